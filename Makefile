@@ -1,0 +1,30 @@
+# Two entry points (see README): `make run` and `make test`. Each installs what it needs into .venv.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.atomflow-installed
+PYTEST_ARGS ?=
+
+.PHONY: install run test test-fast lock clean-venv
+
+$(STAMP): pyproject.toml requirements.lock scripts/install.sh
+	bash scripts/install.sh
+	touch $@
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(VENV)/bin/atomflow run demo
+
+test: $(STAMP)
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(STAMP)
+	$(PY) -m pytest -m "not slow" $(PYTEST_ARGS)
+
+# Re-pin every package from the current environment (run after changing dependencies).
+lock: $(STAMP)
+	{ head -2 requirements.lock; $(PY) -m pip freeze --exclude-editable | sed 's/^torch==\(.*\)+cpu$$/torch==\1/'; } > requirements.lock.new
+	mv requirements.lock.new requirements.lock
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,59 @@
+"""One settings object for atomflow, read from ``ATOMFLOW_*`` environment variables when used.
+
+Nothing here is read at import time: call :func:`get_settings` where a value is needed, so a
+changed environment (a test's ``monkeypatch.setenv``, a cluster job's pre_run) is always seen.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _project_root() -> Path:
+    # The checkout's root when run from a source tree (the README's `make run`), else the CWD.
+    here = Path(__file__).resolve().parent.parent
+    return here if (here / "pyproject.toml").exists() else Path.cwd()
+
+
+class AtomflowSettings(BaseSettings):
+    """Settings for atomflow. Every field can be set as ``ATOMFLOW_<FIELD>`` (upper case)."""
+
+    model_config = SettingsConfigDict(env_prefix="ATOMFLOW_", extra="ignore")
+
+    results_dir: Path = Field(
+        default_factory=lambda: _project_root() / "results",
+        description="Directory for run outputs: the embedded store, reports, figures.",
+    )
+    store_uri: str | None = Field(
+        default=None,
+        description=(
+            "Results store. None: the embedded file store under results_dir. "
+            "'mongodb://…' / 'mongodb+srv://…': a MongoDB server. 'litemongo:///path/dir': an embedded "
+            "store at that directory. 'memory://': an in-process store (tests)."
+        ),
+    )
+    store_database: str = Field(default="atomflow", description="Database name inside the store.")
+    default_calculator: str = Field(
+        default="sevennet", description="Calculator used when none is given (name or 'name:arg')."
+    )
+    structures_dir: Path = Field(
+        default_factory=lambda: _project_root() / "structures",
+        description="Where input structures (and the cached COD download) live.",
+    )
+    cod_timeout: float = Field(default=10.0, description="Seconds to wait for the COD server, in s.")
+    vasp_cmd: str = Field(default="vasp_std", description="Command that runs VASP (with its MPI launcher).")
+    gpaw_cmd: str = Field(
+        default="gpaw python",
+        description="Command that runs a GPAW script (e.g. 'mpirun -np 2 gpaw python').",
+    )
+    torch_threads: int | None = Field(
+        default=None, description="torch.set_num_threads for ML potentials; None leaves torch's default."
+    )
+
+
+def get_settings() -> AtomflowSettings:
+    """Read the settings now (environment + defaults)."""
+    return AtomflowSettings()
