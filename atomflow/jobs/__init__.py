@@ -1,0 +1,6 @@
+"""Jobs shared by the workflows (relax, static) and the plain functions behind them."""
+
+from atomflow.jobs.ase_run import RunResult, relax, run_static
+from atomflow.jobs.makers import RelaxMaker, StaticMaker
+
+__all__ = ["RelaxMaker", "RunResult", "StaticMaker", "relax", "run_static"]

@@ -1,0 +1,133 @@
+"""Plain functions that run an ASE calculator on a structure: relax and single point.
+
+No jobflow here: these are what the jobs call, and what tests and benchmarks can call directly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from ase import Atoms
+from ase.filters import FrechetCellFilter
+from ase.optimize import BFGS, FIRE, LBFGS
+from pymatgen.core import Structure
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from atomflow.calculators import CalculatorSpec, get_calculator
+from atomflow.errors import CalculatorError, InputError
+
+OPTIMIZERS = {"BFGS": BFGS, "FIRE": FIRE, "LBFGS": LBFGS}
+
+
+@dataclass
+class RunResult:
+    """Outcome of a relax / static run, in atomflow's internal units (eV, Å, eV/Å³)."""
+
+    atoms: Atoms
+    energy: float
+    forces: np.ndarray
+    stress: np.ndarray  # Voigt 6-vector, eV/Å³, ASE sign
+    n_steps: int
+    n_calls: int
+    converged: bool
+    energies: list[float] = field(default_factory=list)  # per step, eV
+
+    @property
+    def max_force(self) -> float:
+        return float(np.linalg.norm(self.forces, axis=1).max()) if len(self.forces) else 0.0
+
+    @property
+    def structure(self) -> Structure:
+        return AseAtomsAdaptor.get_structure(self.atoms)
+
+
+def to_atoms(structure: Structure | Atoms) -> Atoms:
+    if isinstance(structure, Atoms):
+        return structure.copy()
+    if isinstance(structure, Structure):
+        if not structure.is_ordered:
+            raise InputError("The structure has partial occupancies; order it first "
+                             "(atomflow.structures.order_half_occupied).")
+        return AseAtomsAdaptor.get_atoms(structure)
+    raise InputError(f"Expected a pymatgen Structure or ASE Atoms, got {type(structure).__name__}.")
+
+
+class _CallCounter:
+    """Counts calculator evaluations (force calls) and rejects NaN results at once."""
+
+    def __init__(self, calc):
+        self.calc = calc
+        self.n = 0
+        original = calc.calculate
+
+        def counted(*args, **kwargs):
+            self.n += 1
+            original(*args, **kwargs)
+            for key in ("energy", "forces", "stress"):
+                value = calc.results.get(key)
+                if value is not None and not np.all(np.isfinite(value)):
+                    raise CalculatorError(
+                        f"The calculator returned non-finite {key} (NaN/inf). The structure may have "
+                        "overlapping atoms or be outside the potential's range; check the input geometry."
+                    )
+
+        calc.calculate = counted
+
+
+def run_static(structure: Structure | Atoms, spec: CalculatorSpec | str) -> RunResult:
+    """Energy, forces and stress of one structure."""
+    return relax(structure, spec, relax_ions=False)
+
+
+def relax(
+    structure: Structure | Atoms,
+    spec: CalculatorSpec | str,
+    *,
+    relax_cell: bool = False,
+    relax_ions: bool = True,
+    fmax: float = 0.01,
+    max_steps: int = 1000,
+    optimizer: str = "BFGS",
+    hydrostatic_only: bool = False,
+    stress_tol: float = 1e-4,
+) -> RunResult:
+    """Relax ions (and the cell if ``relax_cell``) until every force is below ``fmax`` (eV/Å).
+
+    With ``relax_cell`` every stress component must also fall below ``stress_tol`` (eV/Å³; 1e-4 ≈
+    0.016 GPa): the Frechet filter's cell force is V·σ/exp_cell_factor, so choosing
+    exp_cell_factor = stress_tol·V/fmax makes the one fmax test check both. Hitting ``max_steps``
+    returns ``converged=False``: callers flag it, never use it silently.
+    """
+    if fmax <= 0:
+        raise InputError(f"fmax must be positive (eV/Å), got {fmax}.")
+    if max_steps < 0:
+        raise InputError(f"max_steps must be ≥ 0, got {max_steps}.")
+    if optimizer not in OPTIMIZERS:
+        raise InputError(f"Unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
+    atoms = to_atoms(structure)
+    atoms.calc = get_calculator(spec, atoms)
+    counter = _CallCounter(atoms.calc)
+    energies: list[float] = []
+    n_steps, converged = 0, True
+    if relax_ions or relax_cell:
+        if stress_tol <= 0:
+            raise InputError(f"stress_tol must be positive (eV/Å³), got {stress_tol}.")
+        target = atoms
+        if relax_cell:
+            factor = stress_tol * atoms.get_volume() / fmax
+            target = FrechetCellFilter(atoms, hydrostatic_strain=hydrostatic_only, exp_cell_factor=factor)
+        opt = OPTIMIZERS[optimizer](target, logfile=None)
+        opt.attach(lambda: energies.append(float(atoms.get_potential_energy())))
+        converged = bool(opt.run(fmax=fmax, steps=max_steps))
+        n_steps = opt.get_number_of_steps()
+    energy = float(atoms.get_potential_energy())
+    forces = atoms.get_forces()
+    stress = atoms.get_stress(voigt=True) if _has_stress(atoms) else np.zeros(6)
+    final = atoms.copy()
+    final.calc = None
+    return RunResult(final, energy, forces, np.asarray(stress), n_steps, counter.n, converged, energies)
+
+
+def _has_stress(atoms: Atoms) -> bool:
+    return "stress" in getattr(atoms.calc, "implemented_properties", ()) and bool(atoms.pbc.all())
