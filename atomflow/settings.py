@@ -43,6 +43,10 @@ class AtomflowSettings(BaseSettings):
         default_factory=lambda: _project_root() / "structures",
         description="Where input structures (and the cached COD download) live.",
     )
+    workflows_dir: Path = Field(
+        default_factory=lambda: _project_root() / "workflows",
+        description="Folder of ready-to-run workflow definitions (`atomflow run NAME`).",
+    )
     cod_timeout: float = Field(default=10.0, description="Seconds to wait for the COD server, in s.")
     vasp_cmd: str = Field(default="vasp_std", description="Command that runs VASP (with its MPI launcher).")
     gpaw_cmd: str = Field(

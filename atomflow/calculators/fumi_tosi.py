@@ -168,6 +168,9 @@ class FumiTosiNaCl(Calculator):
         if unknown:
             raise CalculatorError(f"FumiTosiNaCl got unknown parameters {sorted(unknown)}; "
                                   f"allowed: {sorted(self.default_parameters)}.")
+        if not 0 < self.parameters.ewald_accuracy < 1:
+            raise CalculatorError(f"FumiTosiNaCl ewald_accuracy must lie in (0, 1), "
+                                  f"got {self.parameters.ewald_accuracy}.")
         charges = self.parameters.charges or {}
         if set(charges) - set(_SPECIES):
             raise CalculatorError(f"FumiTosiNaCl charges may only name Na and Cl, got {sorted(charges)}.")
