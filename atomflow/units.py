@@ -15,3 +15,8 @@ EV_PER_A3_TO_GPA = 1.0 / _EV_PER_A3_PER_GPA
 def to_gpa(value):
     """eV/Å³ → GPa (scalars, lists or arrays)."""
     return np.asarray(value, dtype=float) * EV_PER_A3_TO_GPA
+
+
+def from_gpa(value):
+    """GPa → eV/Å³ (for numbers read back from documents)."""
+    return np.asarray(value, dtype=float) / EV_PER_A3_TO_GPA

@@ -48,6 +48,7 @@ class RelaxMaker(Maker):
     name: str = "relax"
     calculator: CalculatorSpec | str | None = None  # None: settings.default_calculator
     relax_cell: bool = True
+    relax_ions: bool = True
     fmax: float = 0.01
     max_steps: int = 1000
     optimizer: str = "BFGS"
@@ -65,8 +66,8 @@ class RelaxMaker(Maker):
         check_structure(spec, structure)
         result = relax(structure, spec, relax_cell=self.relax_cell, fmax=self.fmax,
                        max_steps=self.max_steps, optimizer=self.optimizer,
-                       relax_ions=self.name != "static")
-        settings = {"relax_cell": self.relax_cell, "fmax": self.fmax, "max_steps": self.max_steps,
+                       relax_ions=self.relax_ions)
+        settings = {"relax_cell": self.relax_cell, "relax_ions": self.relax_ions, "fmax": self.fmax, "max_steps": self.max_steps,
                     "optimizer": self.optimizer, **self.extra_settings}
         return relax_document(result, structure, spec, relax_cell=self.relax_cell, fmax=self.fmax,
                               settings=settings, label=self.label, stand_in=self.stand_in)
@@ -78,4 +79,5 @@ class StaticMaker(RelaxMaker):
 
     name: str = "static"
     relax_cell: bool = False
+    relax_ions: bool = False
     max_steps: int = 0

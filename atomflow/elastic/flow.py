@@ -1,0 +1,259 @@
+"""The elastic-tensor workflow: relax bulk → relax strained cells (run-time fan-out) → fit.
+
+>>> from atomflow.elastic import ElasticMaker
+>>> flow = ElasticMaker(calculator="emt").make(structure)          # a jobflow Flow
+>>> # run it: jobflow.run_locally(flow, store=open_store(...)); the output is an ElasticDocument
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+from jobflow import Flow, Maker, Response, job
+from pymatgen.core import Structure
+from pymatgen.io.ase import AseAtomsAdaptor
+from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+from atomflow.calculators import CalculatorSpec, check_structure
+from atomflow.documents import Provenance
+from atomflow.elastic.document import ElasticDocument
+from atomflow.elastic.strains import (
+    DEFAULT_MAGNITUDES,
+    StrainPlan,
+    deform,
+    fit_strain_states,
+    plan_strains,
+    strain_label,
+    validate_directions,
+    validate_magnitudes,
+)
+from atomflow.errors import InputError
+from atomflow.jobs.makers import RelaxMaker, StaticMaker
+from atomflow.units import from_gpa
+
+#: Default points of the stress–strain curves: 0 to 2 % in 0.25 % steps.
+DEFAULT_CURVE_STRAINS = tuple(round(0.0025 * i, 6) for i in range(9))
+
+
+@dataclass
+class ElasticMaker(Maker):
+    """Relaxed-ion elastic tensor by the stress–strain method (the paper's method).
+
+    The bulk is relaxed (cell and ions, ``bulk_relax_maker``); each Voigt direction is strained by each
+    of ``strain_magnitudes`` (dimensionless, engineering shear; default ±0.5 %, ±1 %) and, with
+    ``relax_ions``, the ions are relaxed at fixed cell (``elastic_relax_maker``); the 6×6 tensor is the
+    least-squares fit of stress minus the bulk's stress against strain. With ``symmetry_reduce`` only one
+    strain per point-group equivalence class is computed (cubic: 6 of 24) and the other stresses follow by
+    rotation. ``stress_strain_directions`` (e.g. ``(0,)``) adds uniaxial-strain curves at ``curve_strains``.
+    """
+
+    name: str = "elastic"
+    calculator: CalculatorSpec | str | None = None  # None: settings.default_calculator
+    bulk_relax_maker: RelaxMaker | None = None  # None: cell + ions relax with `calculator` and `fmax`
+    elastic_relax_maker: RelaxMaker | None = None  # None: ions-only relax (or static if not relax_ions)
+    strain_magnitudes: tuple[float, ...] = DEFAULT_MAGNITUDES
+    relax_ions: bool = True
+    fmax: float = 0.01  # eV/Å, both relaxations
+    max_steps: int = 1000
+    symmetry_reduce: bool = True
+    symprec: float = 1e-3  # Å, spglib tolerance for the point group
+    stress_strain_directions: tuple[int, ...] = ()
+    curve_strains: tuple[float, ...] = DEFAULT_CURVE_STRAINS
+    label: str | None = None
+    stand_in: bool = False
+
+    def __post_init__(self) -> None:
+        # Validate here, before anything runs (matcalc's rule: zero strain rejected at construction).
+        self.strain_magnitudes = validate_magnitudes(self.strain_magnitudes)
+        fit_strain_states(self.strain_magnitudes)  # enough states for the fit
+        self.stress_strain_directions = validate_directions(self.stress_strain_directions)
+        self.curve_strains = validate_magnitudes(self.curve_strains, what="curve_strains", allow_zero=True)
+        if self.fmax <= 0:
+            raise InputError(f"fmax must be positive (eV/Å), got {self.fmax}.")
+        if self.symprec <= 0:
+            raise InputError(f"symprec must be positive (Å), got {self.symprec}.")
+        if self.bulk_relax_maker is None:
+            self.bulk_relax_maker = RelaxMaker(
+                name="elastic bulk relax",
+                calculator=self.calculator,
+                relax_cell=True,
+                fmax=self.fmax,
+                max_steps=self.max_steps,
+                label=self.label,
+                stand_in=self.stand_in,
+            )
+        if self.elastic_relax_maker is None:
+            if self.relax_ions:
+                self.elastic_relax_maker = RelaxMaker(
+                    name="elastic relax",
+                    calculator=self.calculator,
+                    relax_cell=False,
+                    fmax=self.fmax,
+                    max_steps=self.max_steps,
+                    label=self.label,
+                    stand_in=self.stand_in,
+                )
+            else:
+                self.elastic_relax_maker = StaticMaker(
+                    calculator=self.calculator, label=self.label, stand_in=self.stand_in
+                )
+        if self.elastic_relax_maker.relax_cell:
+            raise InputError(
+                "elastic_relax_maker relaxes the cell, which would undo the applied strain; "
+                "give it relax_cell=False."
+            )
+
+    def make(self, structure: Structure | Atoms) -> Flow:
+        """Flow of three steps whose output is an :class:`ElasticDocument`."""
+        if isinstance(structure, Atoms):
+            structure = AseAtomsAdaptor.get_structure(structure)
+        bulk_spec, strained_spec = self.bulk_relax_maker.spec, self.elastic_relax_maker.spec
+        if bulk_spec != strained_spec:
+            raise InputError(
+                f"The bulk relaxation uses {bulk_spec.name} and the strained ones "
+                f"{strained_spec.name}: the reference stress must come from the same calculator."
+            )
+        check_structure(bulk_spec, structure)  # unsupported elements fail now, not after the bulk relax
+        bulk = self.bulk_relax_maker.make(structure)
+        relax_ions = self.elastic_relax_maker.relax_ions
+        strained = relax_strained_cells(
+            bulk.output.structure,
+            self.elastic_relax_maker,
+            strain_magnitudes=list(self.strain_magnitudes),
+            symmetry_reduce=self.symmetry_reduce,
+            symprec=self.symprec,
+            curve_directions=list(self.stress_strain_directions),
+            curve_strains=list(self.curve_strains),
+        )
+        settings = {
+            "strain_magnitudes": list(self.strain_magnitudes),
+            "relax_ions": relax_ions,
+            "fmax": self.fmax,
+            "max_steps": self.max_steps,
+            "symmetry_reduce": self.symmetry_reduce,
+            "symprec": self.symprec,
+            "stress_strain_directions": list(self.stress_strain_directions),
+            "curve_strains": list(self.curve_strains),
+            "strain_convention": "Voigt, engineering shear, F = I + ε",
+        }
+        fit = fit_elastic(
+            bulk.output.structure,
+            bulk.output.stress_gpa,
+            bulk.output.converged,
+            strained.output,
+            spec=bulk_spec,
+            relax_ions=relax_ions,
+            settings=settings,
+            label=self.label,
+            stand_in=self.stand_in,
+            symprec=self.symprec,
+        )
+        return Flow([bulk, strained, fit], output=fit.output, name=self.name)
+
+
+@job
+def relax_strained_cells(
+    structure: Structure,
+    relax_maker: RelaxMaker,
+    *,
+    strain_magnitudes: list[float],
+    symmetry_reduce: bool = True,
+    symprec: float = 1e-3,
+    curve_directions: list[int] = (),
+    curve_strains: list[float] = (),
+) -> Response:
+    """Plan the strained cells of the relaxed ``structure`` and replace this job by one relaxation each.
+
+    The replacing flow's output is ``{"plan": StrainPlan dict, "results": [{"stress_gpa", "converged",
+    "uuid"}, …]}`` in the order of ``plan.computed``.
+    """
+    plan = plan_strains(
+        structure,
+        strain_magnitudes,
+        symmetry_reduce_strains=symmetry_reduce,
+        curve_directions=curve_directions,
+        curve_strains=curve_strains,
+        symprec=symprec,
+    )
+    jobs, results = [], []
+    for n, e in enumerate(plan.computed_strains, start=1):
+        relax_job = relax_maker.make(deform(structure, e))
+        relax_job.name = f"elastic relax {n}/{len(plan.computed)} {strain_label(e)}"
+        jobs.append(relax_job)
+        results.append(
+            {
+                "strain": e,
+                "stress_gpa": relax_job.output.stress_gpa,
+                "converged": relax_job.output.converged,
+                "uuid": relax_job.uuid,
+            }
+        )
+    return Response(
+        replace=Flow(
+            jobs, output={"plan": plan.model_dump(), "results": results}, name="elastic strained relaxations"
+        )
+    )
+
+
+@job(output_schema=ElasticDocument)
+def fit_elastic(
+    structure: Structure,
+    reference_stress_gpa: list[float],
+    bulk_converged: bool,
+    strained: dict[str, Any],
+    *,
+    spec: CalculatorSpec | str,
+    relax_ions: bool,
+    settings: dict[str, Any],
+    label: str | None = None,
+    stand_in: bool = False,
+    symprec: float = 1e-3,
+) -> ElasticDocument:
+    """Rebuild every stress from the computed ones by symmetry, fit the tensor, make the document."""
+    plan = StrainPlan.model_validate(strained["plan"])
+    results = strained["results"]
+    computed = [from_gpa(r["stress_gpa"]) for r in results]
+    stresses = plan.reconstruct(computed)
+    derived = [plan.computed[k] != i for i, k in enumerate(plan.source)]
+    fit_idx = [i for i, is_fit in enumerate(plan.fit) if is_fit]
+    reference = from_gpa(reference_stress_gpa)
+    curves = {}
+    for d in plan.curve_directions:
+        c_strains, c_stresses, c_derived = [], [], []
+        for m in sorted(plan.curve_strains):
+            c_strains.append(m)
+            if m == 0:
+                c_stresses.append(reference)
+                c_derived.append(False)
+            else:
+                i = plan.index(m * np.eye(6)[d])
+                c_stresses.append(stresses[i])
+                c_derived.append(derived[i])
+        curves[d] = (c_strains, c_stresses, c_derived)
+    unconverged = ([] if bulk_converged else ["bulk"]) + [
+        strain_label(r["strain"]) for r in results if not r["converged"]
+    ]
+    sga = SpacegroupAnalyzer(structure, symprec=symprec)
+    provenance = Provenance.from_spec(
+        spec,
+        {**settings, "point_group": plan.point_group, "strained_relax_uuids": [r["uuid"] for r in results]},
+        structure_label=label,
+        stand_in=stand_in,
+    )
+    return ElasticDocument.from_fit(
+        structure,
+        [plan.strains[i] for i in fit_idx],
+        stresses[fit_idx],
+        reference,
+        provenance=provenance,
+        crystal_system=sga.get_crystal_system(),
+        point_group=plan.point_group,
+        relax_ions=relax_ions,
+        derived_by_symmetry=[derived[i] for i in fit_idx],
+        n_calculations=len(plan.computed),
+        unconverged=unconverged,
+        curves=curves,
+    )
