@@ -27,5 +27,4 @@ class RelaxDocument(BaseModel):
     n_calls: int = Field(description="Calculator (energy + forces) evaluations.")
     converged: bool = Field(description="False if the step limit was hit before the force criterion.")
     provenance: Provenance = Field(description="Calculator, settings, code version.")
-
-    model_config = {"arbitrary_types_allowed": True}
+    cache_key: str | None = Field(default=None, description="Hash of structure + calculator + settings (reuse).")

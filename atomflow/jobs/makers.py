@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobflow import Maker, job
+from jobflow import JobConfig, Maker, job
 from pymatgen.core import Structure
 
 from atomflow.calculators import CalculatorSpec, check_structure
 from atomflow.documents import Provenance, RelaxDocument
 from atomflow.jobs.ase_run import RunResult, relax
+from atomflow.reuse import cache_key, reuse_or_compute
 from atomflow.settings import get_settings
 from atomflow.units import to_gpa
 
@@ -60,17 +61,22 @@ class RelaxMaker(Maker):
     def spec(self) -> CalculatorSpec:
         return CalculatorSpec.parse(self.calculator or get_settings().default_calculator)
 
-    @job
+    @job(config=JobConfig(expose_store=True))
     def make(self, structure: Structure) -> RelaxDocument:
         spec = self.spec
         check_structure(spec, structure)
-        result = relax(structure, spec, relax_cell=self.relax_cell, fmax=self.fmax,
-                       max_steps=self.max_steps, optimizer=self.optimizer,
-                       relax_ions=self.relax_ions)
-        settings = {"relax_cell": self.relax_cell, "relax_ions": self.relax_ions, "fmax": self.fmax, "max_steps": self.max_steps,
-                    "optimizer": self.optimizer, **self.extra_settings}
-        return relax_document(result, structure, spec, relax_cell=self.relax_cell, fmax=self.fmax,
-                              settings=settings, label=self.label, stand_in=self.stand_in)
+        settings = {"relax_cell": self.relax_cell, "relax_ions": self.relax_ions, "fmax": self.fmax,
+                    "max_steps": self.max_steps, "optimizer": self.optimizer, **self.extra_settings}
+
+        def compute() -> RelaxDocument:
+            result = relax(structure, spec, relax_cell=self.relax_cell, fmax=self.fmax,
+                           max_steps=self.max_steps, optimizer=self.optimizer, relax_ions=self.relax_ions)
+            return relax_document(result, structure, spec, relax_cell=self.relax_cell, fmax=self.fmax,
+                                  settings=settings, label=self.label, stand_in=self.stand_in)
+
+        # label/stand_in are part of the key: they are printed next to the number.
+        key = cache_key("relax", structure, spec, settings, label=self.label, stand_in=self.stand_in)
+        return reuse_or_compute(key, compute)
 
 
 @dataclass

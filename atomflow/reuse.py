@@ -1,0 +1,80 @@
+"""Reuse finished work: results are keyed by structure + calculator spec + settings, not by job ids.
+
+A job computes :func:`cache_key` from what determines its result; before running it asks the store
+(exposed by jobflow to jobs created with ``expose_store``) for an output with that key, and returns it
+if found. A re-run of a finished study, or of a study killed half-way, therefore recomputes nothing
+that had finished; the reused output is stored again under the new job's id.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any, Callable, TypeVar
+
+import numpy as np
+from monty.json import MontyDecoder, jsanitize
+
+#: Bump when the meaning of stored results changes (a changed default, a fixed bug), so old ones are not reused.
+RESULT_SCHEMA = 1
+
+logger = logging.getLogger("atomflow.reuse")
+T = TypeVar("T")
+
+
+def structure_fingerprint(structure: Any) -> dict[str, Any]:
+    """Species, lattice and fractional coordinates rounded to 1e-6 (numerical noise must not break reuse)."""
+    from atomflow.jobs.ase_run import to_atoms
+
+    atoms = to_atoms(structure)
+    cell = np.round(np.asarray(atoms.cell), 6) + 0.0  # + 0.0 turns -0.0 into 0.0
+    frac = np.round(np.mod(atoms.get_scaled_positions(wrap=True), 1.0), 6) % 1.0 + 0.0
+    return {"symbols": atoms.get_chemical_symbols(), "cell": cell.tolist(), "frac": frac.tolist()}
+
+
+def cache_key(kind: str, structure: Any, spec: Any, settings: dict[str, Any], **extra: Any) -> str:
+    """A stable hash of everything that determines a result."""
+    payload = {
+        "schema": RESULT_SCHEMA,
+        "kind": kind,
+        "structure": structure_fingerprint(structure) if structure is not None else None,
+        "calculator": json.loads(spec.key) if hasattr(spec, "key") else spec,
+        "settings": jsanitize(settings, strict=False, enum_values=True),
+        "extra": jsanitize(extra, strict=False, enum_values=True),
+    }
+    text = json.dumps(payload, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def reuse_or_compute(key: str, compute: Callable[[], T]) -> T:
+    """Return the stored output with ``cache_key == key`` if the running job can see one, else compute it.
+
+    Only complete documents that passed their own checks are reused: a document flagged unconverged is
+    recomputed (a longer step limit or another calculator may now converge).
+    """
+    found = find_cached(key)
+    if found is not None:
+        logger.info("Reused stored result %s", key[:12])
+        return found
+    result = compute()
+    if hasattr(result, "cache_key"):
+        result.cache_key = key
+    return result
+
+
+def find_cached(key: str) -> Any | None:
+    from jobflow import CURRENT_JOB
+
+    store = getattr(CURRENT_JOB, "store", None)
+    if store is None:
+        return None
+    try:
+        doc = store.query_one({"output.cache_key": key, "output.converged": True},
+                              properties=["output"], sort={"completed_at": -1}, load=True)
+    except Exception as exc:  # a store problem must not stop the calculation; it just is not reused
+        logger.warning("Could not look up stored results (%s); computing.", exc)
+        return None
+    if not doc:
+        return None
+    return MontyDecoder().process_decoded(doc["output"])
