@@ -58,7 +58,9 @@ def reuse_or_compute(key: str, compute: Callable[[], T]) -> T:
         logger.info("Reused stored result %s", key[:12])
         return found
     result = compute()
-    if hasattr(result, "cache_key"):
+    if isinstance(result, dict):
+        result["cache_key"] = key
+    elif hasattr(result, "cache_key"):
         result.cache_key = key
     return result
 

@@ -53,7 +53,7 @@ def to_atoms(structure: Structure | Atoms) -> Atoms:
     raise InputError(f"Expected a pymatgen Structure or ASE Atoms, got {type(structure).__name__}.")
 
 
-class _CallCounter:
+class CallCounter:
     """Counts calculator evaluations (force calls) and rejects NaN results at once."""
 
     def __init__(self, calc):
@@ -107,7 +107,7 @@ def relax(
         raise InputError(f"Unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)}.")
     atoms = to_atoms(structure)
     atoms.calc = get_calculator(spec, atoms)
-    counter = _CallCounter(atoms.calc)
+    counter = CallCounter(atoms.calc)
     energies: list[float] = []
     n_steps, converged = 0, True
     if relax_ions or relax_cell:

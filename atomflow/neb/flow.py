@@ -1,0 +1,308 @@
+"""CI-NEB vacancy-migration workflow: generate hops → relax end points → NEB → analyse.
+
+>>> from atomflow.neb import MigrationMaker
+>>> flow = MigrationMaker(calculator="fumi_tosi").make(nacl)          # every distinct Na hop
+>>> flow = MigrationMaker(calculator="kim", supercell_min_length=None,  # the paper's named paths
+...                       hops=[(1, 2, "1->2"), (3, 1, (1, 0, 0), "3->1'")]).make(na7sn12_supercell)
+
+The flow's output is the list of :class:`~atomflow.neb.document.MigrationDocument`, one per hop.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+from jobflow import Flow, JobConfig, Maker, Response, job
+from pymatgen.core import Structure
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from atomflow.calculators import CalculatorSpec, check_structure
+from atomflow.documents import Provenance
+from atomflow.errors import InputError
+from atomflow.jobs.makers import RelaxMaker
+from atomflow.neb.analysis import analyse_path, mic_displacements
+from atomflow.neb.document import MigrationDocument
+from atomflow.neb.hops import (
+    Hop,
+    HopEndpoints,
+    build_endpoints,
+    check_endpoints,
+    find_hops,
+    moving_atom_index,
+    resolve_hop,
+)
+from atomflow.neb.path import INTERPOLATIONS
+from atomflow.neb.run import check_neb_settings, run_neb
+from atomflow.reuse import cache_key, reuse_or_compute, structure_fingerprint
+from atomflow.settings import get_settings
+
+
+def _endpoint_relax_maker() -> RelaxMaker:
+    # Paper: end points fully relaxed (ions), lattice fixed, forces < 0.01 eV/Å.
+    return RelaxMaker(name="relax end point", relax_cell=False, fmax=0.01, max_steps=1000)
+
+
+@dataclass
+class MigrationMaker(Maker):
+    """Vacancy migration barriers by CI-NEB for every requested hop of ``species``.
+
+    Args (defaults are the paper's NEB settings):
+        calculator: calculator spec; None → settings.default_calculator.
+        n_images: intermediate images (5).
+        spring_constant: eV/Å² (5.0).
+        fmax: force criterion on every image, eV/Å (0.01).
+        climb: climbing image on (True).
+        species: element that hops into its own vacancy ("Na").
+        hops: None → all symmetry-distinct hops up to ``max_hop_distance``; else explicit hops,
+            each ``(site_a, site_b)``, ``(site_a, site_b, name)``, ``(site_a, site_b, (i, j, k), name)``
+            or :class:`~atomflow.neb.hops.Hop`, indices of the structure given to :meth:`make`.
+        max_hop_distance: Å; None → nearest-neighbour distance of ``species`` + 0.5 Å.
+        supercell_min_length: Å, the shared supercell rule; None → use the structure as the supercell.
+        supercell_max_atoms: upper limit of the supercell size.
+        endpoint_relax_maker: relaxes each end point (ions only; its calculator is set to ours).
+        optimizer: NEB optimizer (FIRE; see atomflow.neb.run for why).
+        max_steps: NEB optimizer steps over both stages; hitting it flags the hop.
+        preconverge_fmax: eV/Å, band relaxed without climbing to this first; None: climb from the start.
+        interpolation: initial band, "idpp" (default) or "linear"; minimum image either way.
+        method: ase.mep NEB tangent/spring method ("improvedtangent").
+        symprec: Å, symmetry tolerance for finding distinct hops.
+        label, stand_in: recorded in provenance (which structure; True for a stand-in compound).
+    """
+
+    name: str = "migration"
+    calculator: CalculatorSpec | str | None = None
+    n_images: int = 5
+    spring_constant: float = 5.0
+    fmax: float = 0.01
+    climb: bool = True
+    species: str = "Na"
+    hops: list[Any] | None = None
+    max_hop_distance: float | None = None
+    supercell_min_length: float | None = 10.0
+    supercell_max_atoms: int = 300
+    endpoint_relax_maker: RelaxMaker = field(default_factory=_endpoint_relax_maker)
+    optimizer: str = "FIRE"
+    max_steps: int = 1000
+    preconverge_fmax: float | None = 0.05
+    interpolation: str = "idpp"
+    method: str = "improvedtangent"
+    symprec: float = 0.1
+    label: str | None = None
+    stand_in: bool = False
+
+    def __post_init__(self) -> None:
+        check_neb_settings(n_images=self.n_images, spring_constant=self.spring_constant, fmax=self.fmax,
+                           max_steps=self.max_steps, optimizer=self.optimizer, method=self.method,
+                           preconverge_fmax=self.preconverge_fmax)
+        if self.interpolation not in INTERPOLATIONS:
+            raise InputError(f"Unknown interpolation {self.interpolation!r}; choose one of "
+                             f"{', '.join(INTERPOLATIONS)}.")
+        if self.max_hop_distance is not None and not self.max_hop_distance > 0:
+            raise InputError(f"max_hop_distance must be positive (Å), got {self.max_hop_distance}.")
+        if self.supercell_min_length is not None and not self.supercell_min_length > 0:
+            raise InputError(
+                f"supercell_min_length must be positive (Å) or None, got {self.supercell_min_length}.")
+        if self.hops is not None:
+            self.hops = [Hop.parse(h) for h in self.hops]
+            if not self.hops:
+                raise InputError("hops is an empty list; give at least one hop or None to find them.")
+        if self.endpoint_relax_maker.relax_cell:
+            raise InputError(
+                "NEB keeps the lattice fixed: the end-point relax maker must have relax_cell=False.")
+
+    @property
+    def spec(self) -> CalculatorSpec:
+        return CalculatorSpec.parse(self.calculator or get_settings().default_calculator)
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The settings recorded in each document's provenance."""
+        return {"n_images": self.n_images, "spring_constant": self.spring_constant, "fmax": self.fmax,
+                "climb": self.climb, "optimizer": self.optimizer, "max_steps": self.max_steps,
+                "preconverge_fmax": self.preconverge_fmax, "interpolation": self.interpolation,
+                "method": self.method, "species": self.species,
+                "supercell_min_length": self.supercell_min_length,
+                "supercell_max_atoms": self.supercell_max_atoms,
+                "endpoint_fmax": self.endpoint_relax_maker.fmax,
+                "max_hop_distance": self.max_hop_distance}
+
+    def make(self, structure: Structure) -> Flow:
+        """Flow: find/check hops and build end points (one job) → per hop: relax ×2 → NEB → analyse."""
+        if self.hops is not None:  # fail now, before anything is submitted
+            for hop in self.hops:
+                resolve_hop(structure, hop, self.species)
+        generate = generate_migration_hops(structure, self)
+        generate.name = f"{self.name} generate hops"
+        return Flow([generate], output=generate.output, name=self.name)
+
+    def make_hop_flow(self, initial: Structure, final: Structure, *, name: str = "hop",
+                      moving_index: int | None = None, hop_info: dict[str, Any] | None = None) -> Flow:
+        """Relax two end points, run CI-NEB between them and analyse: one hop, output a MigrationDocument.
+
+        ``initial`` and ``final`` must list the same atoms in the same order (checked here: InputError).
+        ``moving_index`` defaults to the atom that moves farthest between them.
+        """
+        check_endpoints(initial, final)
+        if moving_index is None:
+            moving_index = moving_atom_index(initial, final)
+        d = mic_displacements(initial.cart_coords[[moving_index]], final.cart_coords[[moving_index]],
+                              initial.lattice.matrix)
+        info = {"name": name, "species": initial[moving_index].specie.symbol, "moving_index": moving_index,
+                "hop_length": float(np.linalg.norm(d)), "site_a": None, "site_b": None, "image": None,
+                "supercell_site_a": None, "supercell_site_b": None, **(hop_info or {})}
+        relaxer = self._endpoint_maker()
+        relax_initial = relaxer.make(initial)
+        relax_initial.name = f"relax initial {name}"
+        relax_final = relaxer.make(final)
+        relax_final.name = f"relax final {name}"
+        neb = run_ci_neb(relax_initial.output.structure, relax_final.output.structure, self.spec,
+                         self.settings)
+        neb.name = f"neb {name}"
+        analyse = analyse_migration(
+            neb.output,
+            {"energy": relax_initial.output.energy, "converged": relax_initial.output.converged},
+            {"energy": relax_final.output.energy, "converged": relax_final.output.converged},
+            info, self.spec, self.settings, self.label, self.stand_in)
+        analyse.name = f"analyse {name}"
+        return Flow([relax_initial, relax_final, neb, analyse], output=analyse.output,
+                    name=f"{self.name} {name}")
+
+    def endpoints(self, structure: Structure) -> list[HopEndpoints]:
+        """The hops of ``structure`` and their unrelaxed end points (no calculator needed)."""
+        if self.supercell_min_length is None:
+            supercell = structure
+        else:
+            from atomflow.structures.supercell import make_supercell
+
+            supercell = make_supercell(structure, min_length=self.supercell_min_length,
+                                       max_atoms=self.supercell_max_atoms)
+        if self.hops is not None:
+            hops = [resolve_hop(structure, hop, self.species) for hop in self.hops]
+        else:
+            hops = find_hops(structure, self.species, self.max_hop_distance, self.symprec)
+        return [build_endpoints(structure, hop, supercell) for hop in hops]
+
+    def _endpoint_maker(self) -> RelaxMaker:
+        own = self.endpoint_relax_maker.calculator
+        if own is not None and CalculatorSpec.parse(own) != self.spec:
+            raise InputError(
+                f"The end points would be relaxed with {CalculatorSpec.parse(own).label!r} but the band "
+                f"run with {self.spec.label!r}; barriers need one calculator. Leave "
+                "endpoint_relax_maker.calculator as None."
+            )
+        return replace(self.endpoint_relax_maker, calculator=self.spec, label=self.label,
+                       stand_in=self.stand_in)
+
+
+@job
+def generate_migration_hops(structure: Structure, maker: MigrationMaker) -> Response:
+    """Find (or check) the hops, build their end points and replace this job by one sub-flow per hop."""
+    check_structure(maker.spec, structure)
+    flows = []
+    for ep in maker.endpoints(structure):
+        hop = ep.hop
+        info = {"site_a": hop.site_a, "site_b": hop.site_b, "image": list(hop.image),
+                "hop_length": hop.length,
+                "supercell_site_a": ep.supercell_site_a, "supercell_site_b": ep.supercell_site_b}
+        flows.append(maker.make_hop_flow(ep.initial, ep.final, name=hop.name, moving_index=ep.moving_index,
+                                         hop_info=info))
+    return Response(replace=Flow(flows, output=[f.output for f in flows], name=f"{maker.name} hops"))
+
+
+@job(data="image_structures", config=JobConfig(expose_store=True))
+def run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec, settings: dict[str, Any]
+               ) -> dict[str, Any]:
+    """CI-NEB between relaxed end points; the band's structures go to the ``data`` store.
+
+    A band already computed from the same end points, calculator and settings is reused.
+    """
+    key = cache_key("ci-neb", initial, calculator, settings, final=structure_fingerprint(final))
+    return reuse_or_compute(key, lambda: _run_ci_neb(initial, final, calculator, settings))
+
+
+def _run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec, settings: dict[str, Any]
+                ) -> dict[str, Any]:
+    result = run_neb(initial, final, calculator, n_images=settings["n_images"],
+                     spring_constant=settings["spring_constant"], fmax=settings["fmax"],
+                     climb=settings["climb"],
+                     optimizer=settings["optimizer"], max_steps=settings["max_steps"],
+                     preconverge_fmax=settings["preconverge_fmax"], method=settings["method"],
+                     interpolation=settings["interpolation"])
+    return {
+        "energies": [float(e) for e in result.energies],
+        "image_max_forces": [float(f) for f in result.image_max_forces],
+        "converged": result.converged,
+        "n_steps": result.n_steps,
+        "n_force_calls": result.n_force_calls,
+        "climbing_index": result.climbing_index,
+        "wall_time": result.wall_time,
+        "stages": result.stages,
+        "image_structures": [AseAtomsAdaptor.get_structure(image) for image in result.images],
+    }
+
+
+@job(data="image_structures")
+def analyse_migration(neb: dict[str, Any], initial: dict[str, Any], final: dict[str, Any],
+                      info: dict[str, Any], calculator: CalculatorSpec, settings: dict[str, Any],
+                      label: str | None = None, stand_in: bool = False) -> MigrationDocument:
+    """Barriers, profile and flags of one hop from the NEB output and the end-point relaxations."""
+    images: list[Structure] = neb["image_structures"]
+    first = images[0]
+    analysis = analyse_path(
+        neb["energies"],
+        positions=[s.cart_coords for s in images],
+        cell=first.lattice.matrix,
+        species_initial=[s.specie.symbol for s in first],
+        species_final=[s.specie.symbol for s in images[-1]],
+        moving_index=info["moving_index"],
+        climbing_index=neb["climbing_index"],
+        converged=neb["converged"],
+        endpoints_converged=bool(initial["converged"] and final["converged"]),
+    )
+    b = analysis.barriers
+    return MigrationDocument(
+        name=info["name"],
+        formula=first.composition.reduced_formula,
+        species=info["species"],
+        site_a=info["site_a"],
+        site_b=info["site_b"],
+        image=tuple(info["image"]) if info["image"] is not None else None,
+        supercell_site_a=info["supercell_site_a"],
+        supercell_site_b=info["supercell_site_b"],
+        moving_index=info["moving_index"],
+        n_atoms=len(first),
+        hop_length=info["hop_length"],
+        relaxed_hop_length=analysis.hop_length,
+        forward_barrier=b.forward,
+        reverse_barrier=b.reverse,
+        delta_e=b.delta_e,
+        image_energies=[float(e) for e in analysis.relative_energies],
+        image_energies_absolute=[float(e) for e in neb["energies"]],
+        reaction_coordinate=[float(x) for x in analysis.reaction_coordinate],
+        highest_image_index=b.highest_index,
+        climbing_image_index=neb["climbing_index"],
+        spline_x=[float(x) for x in analysis.spline_x],
+        spline_y=[float(y) for y in analysis.spline_y],
+        n_images=settings["n_images"],
+        spring_constant=settings["spring_constant"],
+        fmax=settings["fmax"],
+        climb=settings["climb"],
+        max_force_final=max(neb["image_max_forces"]),
+        image_max_forces=neb["image_max_forces"],
+        converged=neb["converged"],
+        n_steps=neb["n_steps"],
+        n_force_calls=neb["n_force_calls"],
+        neb_wall_time=neb["wall_time"],
+        stages=neb["stages"],
+        initial_energy=initial["energy"],
+        final_energy=final["energy"],
+        initial_converged=initial["converged"],
+        final_converged=final["converged"],
+        endpoint_rms_displacement=analysis.rms_endpoint_displacement,
+        flags=analysis.flags,
+        notes=analysis.notes,
+        image_structures=images,
+        provenance=Provenance.from_spec(calculator, settings, structure_label=label, stand_in=stand_in),
+    )

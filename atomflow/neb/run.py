@@ -1,0 +1,152 @@
+"""The climbing-image NEB run (ase.mep), with force calls counted.
+
+Method: NEB with the improved tangent (G. Henkelman and H. Jónsson, J. Chem. Phys. 113, 9978
+(2000)) and a climbing image (G. Henkelman, B. P. Uberuaga and H. Jónsson, J. Chem. Phys. 113,
+9901 (2000)). Paper settings are the defaults: spring 5 eV/Å², every force on every image
+(the climbing image's with its tangential component inverted) below 0.01 eV/Å, lattice fixed.
+
+Two stages: the band first relaxes without climbing to ``preconverge_fmax`` (0.05 eV/Å), then
+the highest image climbs to ``fmax``. Climbing from the start lets an image of a rough first band
+climb before the band has found the valley: on bcc Na with the OpenKIM Na–Sn MEAM (53 atoms) FIRE
+climbing from the start ran away (images at +15 eV, not converged in 1000 steps) while the two-stage
+run converged (0.122 eV, 1317 force calls). On the symmetric NaCl hop both work (237 vs 247 calls).
+
+Optimizer: FIRE (E. Bitzek et al., Phys. Rev. Lett. 97, 170201 (2006)) by default. NEB forces
+are not the gradient of any energy (springs act only along the tangent, the climbing image's force
+is inverted), which breaks the energy model quasi-Newton methods rely on; FIRE only needs forces.
+Measured, 5 images to 0.01 eV/Å, two stages: NaCl vacancy hop (63 atoms, Fumi–Tosi) FIRE 237 force
+calls / 2 s, MDMin 92 / 1 s, BFGS 187 calls but 55 s (it diagonalises a (15N)² Hessian every step);
+bcc Na (MEAM) FIRE converged in 1317 calls, MDMin did not converge in 1000 steps. ase's ODE
+NEBOptimizer is not offered: its stopping test leaves the climbing image out (it stopped with
+0.013 eV/Å on it).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from ase import Atoms
+from ase.mep import NEB
+from ase.optimize import BFGS, FIRE, LBFGS, MDMin
+from pymatgen.core import Structure
+
+from atomflow.calculators import CalculatorSpec, get_calculator
+from atomflow.errors import InputError
+from atomflow.jobs.ase_run import CallCounter, to_atoms
+from atomflow.neb.path import interpolate_band
+
+NEB_OPTIMIZERS = {"FIRE": FIRE, "MDMin": MDMin, "BFGS": BFGS, "LBFGS": LBFGS}
+NEB_METHODS = ("improvedtangent", "aseneb", "eb")
+
+
+@dataclass
+class NEBRun:
+    """Outcome of one CI-NEB run (eV, Å)."""
+
+    images: list[Atoms]  # the final band, end points included, without calculators
+    energies: np.ndarray  # absolute energy of every image, eV
+    image_max_forces: np.ndarray  # largest NEB force on each intermediate image, eV/Å
+    converged: bool
+    n_steps: int
+    n_force_calls: int
+    climbing_index: int | None  # index in ``images`` of the climbing image (None without climbing)
+    wall_time: float  # s
+    stages: list[dict] = field(default_factory=list)
+
+    @property
+    def max_force(self) -> float:
+        return float(self.image_max_forces.max()) if len(self.image_max_forces) else 0.0
+
+
+def check_neb_settings(*, n_images: int, spring_constant: float, fmax: float, max_steps: int, optimizer: str,
+                       method: str, preconverge_fmax: float | None) -> None:
+    """Raise InputError for settings that cannot give a band (before any calculation)."""
+    if n_images < 1:
+        raise InputError(f"n_images must be ≥ 1 (the paper uses 5), got {n_images}.")
+    if not spring_constant > 0:
+        raise InputError(
+            f"spring_constant must be positive (eV/Å²; the paper uses 5.0), got {spring_constant}.")
+    if not fmax > 0:
+        raise InputError(f"fmax must be positive (eV/Å; the paper uses 0.01), got {fmax}.")
+    if preconverge_fmax is not None and not preconverge_fmax > 0:
+        raise InputError(f"preconverge_fmax must be positive (eV/Å) or None, got {preconverge_fmax}.")
+    if max_steps < 1:
+        raise InputError(f"max_steps must be ≥ 1, got {max_steps}.")
+    if optimizer not in NEB_OPTIMIZERS:
+        raise InputError(f"Unknown NEB optimizer {optimizer!r}; choose one of {', '.join(NEB_OPTIMIZERS)}.")
+    if method not in NEB_METHODS:
+        raise InputError(f"Unknown NEB method {method!r}; choose one of {', '.join(NEB_METHODS)}.")
+
+
+def run_neb(
+    initial: Structure | Atoms,
+    final: Structure | Atoms,
+    spec: CalculatorSpec | str,
+    *,
+    n_images: int = 5,
+    spring_constant: float = 5.0,
+    fmax: float = 0.01,
+    climb: bool = True,
+    optimizer: str = "FIRE",
+    max_steps: int = 1000,
+    preconverge_fmax: float | None = 0.05,
+    method: str = "improvedtangent",
+    interpolation: str = "idpp",
+) -> NEBRun:
+    """Relax a band between two relaxed end points until every image force is below ``fmax`` (eV/Å).
+
+    ``max_steps`` counts optimizer steps over both stages; hitting it returns ``converged=False``.
+    Every image gets its own calculator from :func:`~atomflow.calculators.get_calculator` (ML models
+    are loaded once and shared).
+    """
+    check_neb_settings(n_images=n_images, spring_constant=spring_constant, fmax=fmax, max_steps=max_steps,
+                       optimizer=optimizer, method=method, preconverge_fmax=preconverge_fmax)
+    spec = CalculatorSpec.parse(spec)
+    start = time.perf_counter()
+    images = interpolate_band(to_atoms(initial), to_atoms(final), n_images, interpolation)
+    counters = []
+    for image in images:
+        image.calc = get_calculator(spec, image)
+        counters.append(CallCounter(image.calc))
+
+    band = NEB(images, k=spring_constant, climb=False, method=method)
+    stages: list[dict] = []
+    steps_left = max_steps
+    plan = []
+    if climb and preconverge_fmax is not None and preconverge_fmax > fmax:
+        plan.append((False, preconverge_fmax))
+    plan.append((climb, fmax))
+    converged = False
+    for climbing, target in plan:
+        band.climb = climbing
+        calls_before = sum(c.n for c in counters)
+        opt = NEB_OPTIMIZERS[optimizer](band, logfile=None)
+        converged = bool(opt.run(fmax=target, steps=steps_left))
+        taken = int(opt.nsteps)
+        steps_left = max(steps_left - taken, 0)
+        stages.append({"climb": climbing, "fmax": target, "steps": taken, "converged": converged,
+                       "force_calls": sum(c.n for c in counters) - calls_before})
+        if not converged:
+            break
+
+    forces = band.get_forces().reshape(n_images, -1, 3)  # positions unchanged: no new calculations
+    image_max = np.linalg.norm(forces, axis=2).max(axis=1)
+    energies = np.array([image.get_potential_energy() for image in images])
+    band_images = []
+    for image in images:
+        copy = image.copy()
+        copy.calc = None
+        band_images.append(copy)
+    return NEBRun(
+        images=band_images,
+        energies=energies,
+        image_max_forces=image_max,
+        converged=converged and bool(image_max.max() < fmax),
+        n_steps=sum(s["steps"] for s in stages),
+        n_force_calls=sum(c.n for c in counters),
+        climbing_index=int(band.imax) if band.climb else None,
+        wall_time=time.perf_counter() - start,
+        stages=stages,
+    )
