@@ -63,6 +63,12 @@ def _build_fumi_tosi(params: dict[str, Any]):
     return FumiTosiNaCl(**params)
 
 
+def _fumi_tosi_charges(params: dict[str, Any]) -> dict[str, float]:
+    from atomflow.calculators.fumi_tosi import FORMAL_CHARGES
+
+    return {**FORMAL_CHARGES, **(params.get("charges") or {})}
+
+
 register(
     Backend(
         name="emt",
@@ -104,6 +110,7 @@ register(
         elements=lambda params: frozenset(["Na", "Cl"]),
         distribution="atomflow",
         provenance=lambda params: {"model": "Fumi & Tosi, J. Phys. Chem. Solids 25, 31 (1964)"},
+        formal_charges=_fumi_tosi_charges,
         static_elements=frozenset(["Na", "Cl"]),
     )
 )

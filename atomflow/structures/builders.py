@@ -29,7 +29,7 @@ NA_SN_STAND_INS: dict[str, tuple[str, str]] = {
     "NaSn_I41acd.cif": ("NaSn (I4_1/acd)", "experimental structure type (also COD 8101628)"),
     "Na7Sn3_P3212.cif": ("Na7Sn3 (P3_212)", ""),
     "Na15Sn4_I-43d.cif": ("Na15Sn4 (I-43d)", "fully sodiated phase"),
-    "NaSn3_R-3m_hypothetical.cif": ("NaSn3 (R-3m)", "hypothetical (structure prediction)"),
+    "NaSn3_R-3m_hypothetical.cif": ("NaSn3 (R-3m, hypothetical)", "hypothetical (structure prediction)"),
     "Sn_beta_I41amd.cif": ("beta-Sn (I4_1/amd)", "Sn end member"),
 }
 

@@ -1,0 +1,361 @@
+"""Vacancy formation energy workflow: relax bulk → generate cells → relax them (fan-out) → analyse.
+
+    E_f = E_d + n·μ − E_p          (paper's definition; n = 1 removed atom per distinct site)
+
+Jobs: ``bulk relax`` (cell + ions) → :func:`generate_vacancy_cells` (symmetry-distinct sites,
+supercell by the shared rule, optional Schottky set and larger size-check cell) →
+:func:`relax_vacancy_cells` (replaced at run time by one fixed-cell relaxation per cell, perfect
+supercell included) → :func:`vacancy_formation_document`. The chemical-potential jobs (bcc Na, or
+every phase of the convex hull) run beside them with the same calculator.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any, Literal
+
+import numpy as np
+from ase import Atoms
+from jobflow import Flow, Maker, Response, job
+from pymatgen.core import Element, Lattice, Structure
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from atomflow.calculators import BACKENDS, CalculatorSpec, check_structure
+from atomflow.documents import RelaxDocument
+from atomflow.errors import InputError
+from atomflow.jobs import RelaxMaker
+from atomflow.vacancy.chempot import ANION_SPECIES, host_limits, rich_limit_only
+from atomflow.vacancy.document import ChemicalPotential, VacancyDocument
+from atomflow.vacancy.sites import VacancyCellSet, distinct_sites, is_ionic_binary, vacancy_cells
+
+#: Bond lengths (Å, experimental gas-phase; NIST CCCBDB) of the X2 molecules used as anion references.
+DIATOMIC_BOND = {"N": 1.098, "O": 1.208, "F": 1.412, "Cl": 1.988, "S": 1.889, "Br": 2.281, "I": 2.666}
+#: Cubic box edge (Å) for a molecule reference: > 2 × typical MLIP cutoffs (5–6 Å) + bond length.
+MOLECULE_BOX = 15.0
+
+
+@dataclass
+class VacancyFormationMaker(Maker):
+    """Formation energy of a vacancy of ``species`` (default Na) at every symmetry-distinct site.
+
+    Chemical potential (``chempot``): ``"auto"`` = ``"given"`` if ``mu`` is set, else ``"bcc_Na"``;
+    ``"bcc_Na"`` = relaxed bcc Na with the same calculator; ``"given"`` = ``mu`` (eV/atom);
+    ``"hull"`` = the calculator's own convex hull of ``hull_phases`` (None: bcc Na + the Na–Sn phases of
+    :func:`atomflow.structures.na_sn_phases` for a Na–Sn host; bcc Na (+ X2 molecule if
+    ``molecule_references``) for a Na–anion host). The per-site ``e_f`` uses the ``hull_limit`` end
+    ("rich" default); both ends are reported in ``mu_range`` / ``e_f_range``.
+
+    ``schottky``: also remove one formula unit (e.g. Na + Cl, as far apart as the supercell allows) and
+    report E_S = E_d − E_p + E_bulk/f.u. None = automatic: on for a binary host of ``species`` with an
+    anion (N, P, O, S, Se, Te, F, Cl, Br, I), off otherwise.
+
+    ``size_check``: repeat every site in the supercell of ``size_check_min_length`` (Å) and report both
+    E_f and the difference.
+    """
+
+    name: str = "vacancy formation"
+    calculator: CalculatorSpec | str | None = None  # None: settings.default_calculator
+    species: str = "Na"
+    mu: float | None = None  # eV/atom, with chempot "given"/"auto"
+    chempot: Literal["auto", "bcc_Na", "given", "hull"] = "auto"
+    hull_limit: Literal["rich", "poor"] = "rich"
+    hull_phases: list[Structure] | None = None
+    molecule_references: bool = False
+    min_length: float = 10.0  # Å, shared supercell rule
+    max_atoms: int = 300
+    schottky: bool | None = None
+    size_check: bool = False
+    size_check_min_length: float = 14.0  # Å
+    fmax: float = 0.01  # eV/Å, every relaxation
+    max_steps: int = 1000
+    symprec: float = 0.01  # Å, site symmetry
+    bulk_relax_maker: RelaxMaker | None = None  # None: cell + ions relax (host and references)
+    defect_relax_maker: RelaxMaker | None = None  # None: ions-only relax at fixed cell (perfect + defect cells)
+    label: str | None = None
+    stand_in: bool = False
+
+    def __post_init__(self) -> None:
+        try:
+            Element(self.species)
+        except ValueError as exc:
+            raise InputError(f"species must be an element symbol such as 'Na', got {self.species!r}.") from exc
+        if self.chempot not in ("auto", "bcc_Na", "given", "hull"):
+            raise InputError(f"chempot must be 'auto', 'bcc_Na', 'given' or 'hull', got {self.chempot!r}.")
+        if self.hull_limit not in ("rich", "poor"):
+            raise InputError(f"hull_limit must be 'rich' or 'poor', got {self.hull_limit!r}.")
+        if self.chempot == "given" and self.mu is None:
+            raise InputError("chempot='given' needs mu (eV/atom), e.g. the energy per atom of the "
+                             "reference phase.")
+        if self.mu is not None and self.chempot not in ("auto", "given"):
+            raise InputError(f"mu={self.mu} was given but chempot={self.chempot!r} computes μ; "
+                             "drop one of them.")
+        if self.mu is not None and not np.isfinite(self.mu):
+            raise InputError(f"mu must be a finite energy per atom (eV/atom), got {self.mu}.")
+        if self.chempot_mode == "bcc_Na" and self.species != "Na":
+            raise InputError(f"The default μ reference is bcc Na; for {self.species} give mu (eV/atom) or use "
+                             "chempot='hull' with hull_phases.")
+        if self.min_length <= 0 or self.max_atoms <= 0:
+            raise InputError(f"min_length (Å) and max_atoms must be positive, got {self.min_length}, "
+                             f"{self.max_atoms}.")
+        if self.size_check and self.size_check_min_length <= self.min_length:
+            raise InputError(f"size_check_min_length ({self.size_check_min_length} Å) must exceed min_length "
+                             f"({self.min_length} Å) to give a larger supercell.")
+        if self.fmax <= 0:
+            raise InputError(f"fmax must be positive (eV/Å), got {self.fmax}.")
+        common = {"calculator": self.calculator, "fmax": self.fmax, "max_steps": self.max_steps,
+                  "label": self.label, "stand_in": self.stand_in}
+        if self.bulk_relax_maker is None:
+            self.bulk_relax_maker = RelaxMaker(name="vacancy bulk relax", relax_cell=True, **common)
+        if self.defect_relax_maker is None:
+            self.defect_relax_maker = RelaxMaker(name="vacancy relax", relax_cell=False, **common)
+        if self.defect_relax_maker.relax_cell:
+            raise InputError("defect_relax_maker relaxes the cell: E_d and E_p must share the perfect "
+                             "supercell's cell. Give it relax_cell=False.")
+        if not self.defect_relax_maker.relax_ions:
+            raise InputError("defect_relax_maker is a static maker: vacancy cells must be relaxed (ions).")
+
+    @property
+    def chempot_mode(self) -> str:
+        if self.chempot == "auto":
+            return "given" if self.mu is not None else "bcc_Na"
+        return self.chempot
+
+    def make(self, structure: Structure | Atoms) -> Flow:
+        """Flow whose output is a :class:`VacancyDocument`."""
+        if isinstance(structure, Atoms):
+            structure = AseAtomsAdaptor.get_structure(structure)
+        spec = self.bulk_relax_maker.spec
+        if self.defect_relax_maker.spec != spec:
+            raise InputError(f"The bulk relaxation uses {spec.label} and the defect relaxations "
+                             f"{self.defect_relax_maker.spec.label}: E_f needs one calculator throughout.")
+        check_structure(spec, structure)  # unsupported elements fail now, before the bulk relax
+        elements = {el.symbol for el in structure.composition.elements}
+        if self.species not in elements:
+            raise InputError(f"The host {structure.composition.reduced_formula} has no {self.species}; "
+                             f"choose species from {sorted(elements)}.")
+        mode = self.chempot_mode
+        schottky = is_ionic_binary(structure, self.species) if self.schottky is None else bool(self.schottky)
+
+        bulk = self.bulk_relax_maker.make(structure)
+        bulk.name = "vacancy bulk relax"
+        jobs: list = [bulk]
+        if mode == "given":
+            note = f"μ_{self.species} = {self.mu:.6g} eV/atom given by the user."
+            chempot: Any = ChemicalPotential(species=self.species, mu=float(self.mu), mu_source="given",
+                                             notes=[note])
+        elif mode == "bcc_Na":
+            ref = replace(self.bulk_relax_maker, label="Na (bcc) reference", stand_in=False).make(_bcc_na())
+            ref.name = "vacancy reference bcc Na"
+            chem = chempot_from_reference(ref.output, self.species)
+            jobs += [ref, chem]
+            chempot = chem.output
+        else:
+            phases, left_out = self._hull_phases(structure)
+            relaxed = []
+            for phase in phases:
+                check_structure(spec, phase.structure)
+                # a molecule keeps its box (fixed cell); solids relax cell + ions like the host
+                maker = self.defect_relax_maker if phase.molecule else self.bulk_relax_maker
+                phase_job = replace(maker, label=phase.label, stand_in=phase.stand_in).make(phase.structure)
+                phase_job.name = f"vacancy hull relax {phase.label}"
+                relaxed.append(phase_job)
+            chem = chempot_from_hull(bulk.output, [j.output for j in relaxed], [p.label for p in phases],
+                                     self.species, self.hull_limit, left_out=left_out,
+                                     molecules=[p.label for p in phases if p.molecule])
+            jobs += [*relaxed, chem]
+            chempot = chem.output
+
+        larger = self.size_check_min_length if self.size_check else None
+        cells = generate_vacancy_cells(bulk.output.structure, self.species, min_length=self.min_length,
+                                       max_atoms=self.max_atoms, schottky=schottky, symprec=self.symprec,
+                                       size_check_min_length=larger)
+        runs = relax_vacancy_cells(cells.output, self.defect_relax_maker)
+        settings = {"species": self.species, "chempot": mode, "hull_limit": self.hull_limit,
+                    "min_length": self.min_length, "max_atoms": self.max_atoms, "schottky": schottky,
+                    "schottky_rule": "auto" if self.schottky is None else "given",
+                    "size_check": self.size_check, "size_check_min_length": self.size_check_min_length,
+                    "fmax": self.fmax, "max_steps": self.max_steps, "symprec": self.symprec,
+                    "molecule_references": self.molecule_references}
+        doc = vacancy_formation_document(bulk.output, cells.output, runs.output, chempot, spec=spec,
+                                         settings=settings, fmax=self.defect_relax_maker.fmax, label=self.label,
+                                         stand_in=self.stand_in)
+        jobs += [cells, runs, doc]
+        return Flow(jobs, output=doc.output, name=self.name)
+
+    def _hull_phases(self, host: Structure) -> tuple[list[_Phase], list[str]]:
+        """Phases of the hull besides the host, and the labels of those left out (the host's formula)."""
+        host_formula = host.composition.reduced_formula
+        elements = {el.symbol for el in host.composition.elements}
+        if self.hull_phases is not None:
+            phases = [_Phase(f"{s.composition.reduced_formula} (given)", s) for s in self.hull_phases]
+        elif elements <= {"Na", "Sn"}:
+            from atomflow.structures import na_sn_phases
+
+            phases = [_Phase(p.label, p.structure, stand_in=p.stand_in) for p in na_sn_phases()]
+        elif "Na" in elements and len(elements) == 2 and elements & ANION_SPECIES:
+            phases = [_Phase("Na (bcc)", _bcc_na())]
+            (anion,) = elements & ANION_SPECIES
+            if self.molecule_references:
+                if anion not in DIATOMIC_BOND:
+                    raise InputError(f"No molecule reference for {anion}; give hull_phases with one.")
+                label = f"{anion}2 molecule ({MOLECULE_BOX:g} Å box)"
+                phases.append(_Phase(label, _dimer(anion), molecule=True))
+        else:
+            raise InputError(f"No default hull phases for {host_formula}: give hull_phases (relaxed with the "
+                             "same calculator), including one elemental phase per element.")
+        # The relaxed host stands for its own composition (a second copy would only duplicate it).
+        kept = [p for p in phases if p.structure.composition.reduced_formula != host_formula]
+        left_out = [p.label for p in phases if p.structure.composition.reduced_formula == host_formula]
+        have = {p.structure.composition.elements[0].symbol for p in kept if p.structure.composition.is_element}
+        if self.species not in have:
+            raise InputError(f"The hull phases have no elemental {self.species} phase; add one (e.g. bcc Na).")
+        missing = elements - have - {self.species}
+        if missing and not (len(elements) == 2 and len(missing) == 1):
+            raise InputError(f"The hull phases lack elemental references for {sorted(missing)}; add them.")
+        if missing and self.hull_limit == "poor":
+            raise InputError(f"hull_limit='poor' needs an elemental reference for {sorted(missing)} (e.g. "
+                             "molecule_references=True, or give hull_phases with one); without it only the "
+                             f"{self.species}-rich limit exists.")
+        return kept, left_out
+
+
+@dataclass
+class _Phase:
+    label: str
+    structure: Structure
+    molecule: bool = False
+    stand_in: bool = False
+
+
+def _bcc_na() -> Structure:
+    from atomflow.structures import bcc_na
+
+    return bcc_na()
+
+
+def _dimer(element: str) -> Structure:
+    """X2 molecule along x in a periodic cubic box (periodic: every calculator here needs a cell)."""
+    d = DIATOMIC_BOND[element]
+    return Structure(Lattice.cubic(MOLECULE_BOX), [element, element], [[0, 0, 0], [d, 0, 0]],
+                     coords_are_cartesian=True)
+
+
+def _fixed_formal_charges(spec: CalculatorSpec) -> dict[str, float] | None:
+    """Formal charges of fixed-charge models (a vacancy then leaves a charged cell); None otherwise."""
+    charges = BACKENDS[spec.name].formal_charges
+    return None if charges is None else charges(dict(spec.parameters))
+
+
+@job
+def chempot_from_reference(reference: RelaxDocument, species: str) -> ChemicalPotential:
+    """μ = energy per atom of the relaxed elemental reference (bcc Na)."""
+    return ChemicalPotential(
+        species=species, mu=reference.energy_per_atom, mu_source="bcc_Na",
+        reference_energy_per_atom=reference.energy_per_atom, converged=reference.converged,
+        notes=[f"μ_{species} = energy per atom of bcc Na relaxed (cell + ions) with the same calculator "
+               f"(a = {reference.structure.lattice.a:.4f} Å): the {species}-rich limit, Na metal as "
+               "reservoir."])
+
+
+@job
+def chempot_from_hull(host: RelaxDocument, phases: list[RelaxDocument], labels: list[str], species: str,
+                      limit: str, left_out: list[str] = (), molecules: list[str] = ()) -> ChemicalPotential:
+    """μ range from the calculator's own convex hull; μ at the ``limit`` end is the one used for e_f."""
+    host_entry = (host.structure.composition, host.energy)
+    entries = [(doc.structure.composition, doc.energy) for doc in phases]
+    converged = [doc.converged for doc in phases]
+    have = {c.elements[0].symbol for c, _ in entries if c.is_element}
+    missing = {el.symbol for el in host.structure.composition.elements} - have
+    if missing:
+        ref = min((doc for doc in phases if doc.structure.composition.reduced_formula == species),
+                  key=lambda doc: doc.energy_per_atom)
+        limits = rich_limit_only(host_entry, species, ref.energy_per_atom)
+    else:
+        limits = host_limits(entries, host_entry, species, labels=labels, converged=converged)
+    mu = limits.mu_rich if limit == "rich" else limits.mu_poor
+    mu_other = limits.mu_at_rich if limit == "rich" else limits.mu_at_poor
+    notes = list(limits.notes)
+    if left_out:
+        notes.append("Left out of the hull (same formula as the host, which stands for it): "
+                     f"{', '.join(left_out)}.")
+    if molecules:
+        notes.append(f"Anion reference: {', '.join(molecules)} relaxed (ions) with the same calculator; an "
+                     "interatomic potential fitted to solids may describe the molecule poorly, which shifts "
+                     "the poor limit.")
+    return ChemicalPotential(
+        species=species, mu=float(mu), mu_source=f"hull_{species}_{limit}",
+        mu_range=(limits.mu_poor, limits.mu_rich), mu_other=mu_other,
+        reference_energy_per_atom=next((d.energy_per_atom for d in phases
+                                        if d.structure.composition.reduced_formula == species), None),
+        host_e_above_hull=limits.host_e_above_hull, hull=limits.phases, converged=all(converged),
+        notes=notes)
+
+
+@job
+def generate_vacancy_cells(structure: Structure, species: str, *, min_length: float = 10.0,
+                           max_atoms: int = 300, schottky: bool = False, symprec: float = 0.01,
+                           size_check_min_length: float | None = None) -> list[VacancyCellSet | None]:
+    """[main cell set] or [main, larger] (None in place of a larger cell that is no larger)."""
+    sites = distinct_sites(structure, species, symprec=symprec)
+    main = vacancy_cells(structure, species, min_length=min_length, max_atoms=max_atoms, schottky=schottky,
+                         sites=sites)
+    if size_check_min_length is None:
+        return [main]
+    large = vacancy_cells(structure, species, min_length=size_check_min_length, max_atoms=max_atoms,
+                          schottky=schottky, sites=sites)
+    if large.n_atoms <= main.n_atoms:
+        return [main, None]
+    return [main, large]
+
+
+def _summary(relax_job) -> dict[str, Any]:
+    out = relax_job.output
+    return {"energy": out.energy, "converged": out.converged, "max_force": out.max_force,
+            "n_steps": out.n_steps, "uuid": relax_job.uuid}
+
+
+@job
+def relax_vacancy_cells(cell_sets: list[VacancyCellSet | None], relax_maker: RelaxMaker) -> Response:
+    """Replace this job by one fixed-cell relaxation per cell (perfect, each site, Schottky) per cell set.
+
+    Output: per cell set ``{"perfect": summary, "vacancies": [summary, …], "schottky": summary | None}``
+    with summary = energy (eV), converged, max_force (eV/Å), n_steps, uuid of the relaxation.
+    """
+    jobs, outputs = [], []
+    for k, cells in enumerate(cell_sets):
+        if cells is None:
+            outputs.append(None)
+            continue
+        tag = f"{cells.n_atoms} atoms"
+        perfect = relax_maker.make(cells.perfect)
+        perfect.name = f"vacancy perfect supercell ({tag})"
+        jobs.append(perfect)
+        vac_jobs = []
+        for cell in cells.vacancies:
+            vac = relax_maker.make(cell.structure)
+            vac.name = f"vacancy V_{cell.site.species} {cell.site.wyckoff} ({tag})"
+            vac_jobs.append(vac)
+        jobs += vac_jobs
+        schottky = None
+        if cells.schottky is not None:
+            schottky = relax_maker.make(cells.schottky.structure)
+            schottky.name = f"vacancy Schottky {cells.schottky.removed_species} ({tag})"
+            jobs.append(schottky)
+        outputs.append({"perfect": _summary(perfect), "vacancies": [_summary(j) for j in vac_jobs],
+                        "schottky": _summary(schottky) if schottky is not None else None})
+    return Response(replace=Flow(jobs, output=outputs, name="vacancy relaxations"))
+
+
+@job(output_schema=VacancyDocument)
+def vacancy_formation_document(host: RelaxDocument, cell_sets: list[VacancyCellSet | None],
+                               runs: list[dict[str, Any] | None], chempot: ChemicalPotential, *,
+                               spec: CalculatorSpec | str, settings: dict[str, Any], fmax: float,
+                               label: str | None = None, stand_in: bool = False) -> VacancyDocument:
+    """Formation energies from the relaxed energies (see :meth:`VacancyDocument.from_runs`)."""
+    spec = CalculatorSpec.parse(spec)
+    return VacancyDocument.from_runs(host, cell_sets, runs, chempot, spec=spec, settings=settings, fmax=fmax,
+                                     label=label, stand_in=stand_in, formal_charges=_fixed_formal_charges(spec))
+
+
+__all__ = ["VacancyFormationMaker", "chempot_from_hull", "chempot_from_reference", "generate_vacancy_cells",
+           "relax_vacancy_cells", "vacancy_formation_document"]
