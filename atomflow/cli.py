@@ -48,7 +48,7 @@ def run_demo(
         flow = load_workflow("demo").make_flow(calculator)
         console.print(f"store: {describe_store_uri(store)}")
         start = time.perf_counter()
-        outputs = run_flow(flow, store=store, console=console)
+        outputs = run_flow(flow, store=store, console=console, ensure_success=True).outputs
         table = Table("phase", "structure", "a, b, c (Å)", "E (eV/atom)", "max |σ| (GPa)", "converged",
                       title=f"Relaxed bulks ({time.perf_counter() - start:.1f} s)")
         for row in _relax_rows(outputs):

@@ -39,6 +39,11 @@ from atomflow.reuse import cache_key, reuse_or_compute, structure_fingerprint
 from atomflow.settings import get_settings
 
 
+def _bulk_relax_maker() -> RelaxMaker:
+    # Barriers belong to the calculator's own lattice: a strained lattice shifts them.
+    return RelaxMaker(name="migration bulk relax", relax_cell=True, fmax=0.01, max_steps=1000)
+
+
 def _endpoint_relax_maker() -> RelaxMaker:
     # Paper: end points fully relaxed (ions), lattice fixed, forces < 0.01 eV/Å.
     return RelaxMaker(name="relax end point", relax_cell=False, fmax=0.01, max_steps=1000)
@@ -83,6 +88,8 @@ class MigrationMaker(Maker):
     supercell_min_length: float | None = 10.0
     supercell_max_atoms: int = 300
     endpoint_relax_maker: RelaxMaker = field(default_factory=_endpoint_relax_maker)
+    #: relaxes the bulk (cell + ions) before the supercell is built; None: use the structure as given
+    bulk_relax_maker: RelaxMaker | None = field(default_factory=_bulk_relax_maker)
     optimizer: str = "FIRE"
     max_steps: int = 1000
     preconverge_fmax: float | None = 0.05
@@ -133,9 +140,17 @@ class MigrationMaker(Maker):
         if self.hops is not None:  # fail now, before anything is submitted
             for hop in self.hops:
                 resolve_hop(structure, hop, self.species)
+        check_structure(self.spec, structure)
+        jobs = []
+        if self.bulk_relax_maker is not None:
+            bulk = replace(self.bulk_relax_maker, calculator=self.spec, label=self.label,
+                           stand_in=self.stand_in).make(structure)
+            jobs.append(bulk)
+            structure = bulk.output.structure  # same atom order: hop site indices still apply
         generate = generate_migration_hops(structure, self)
         generate.name = f"{self.name} generate hops"
-        return Flow([generate], output=generate.output, name=self.name)
+        jobs.append(generate)
+        return Flow(jobs, output=generate.output, name=self.name)
 
     def make_hop_flow(self, initial: Structure, final: Structure, *, name: str = "hop",
                       moving_index: int | None = None, hop_info: dict[str, Any] | None = None) -> Flow:

@@ -23,6 +23,7 @@ NEBOptimizer is not offered: its stopping test leaves the climbing image out (it
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass, field
 
@@ -36,6 +37,9 @@ from atomflow.calculators import CalculatorSpec, get_calculator
 from atomflow.errors import InputError
 from atomflow.jobs.ase_run import CallCounter, to_atoms
 from atomflow.neb.path import interpolate_band
+
+#: Live progress for `atomflow run` (the runner shows the latest line).
+progress = logging.getLogger("atomflow.progress")
 
 NEB_OPTIMIZERS = {"FIRE": FIRE, "MDMin": MDMin, "BFGS": BFGS, "LBFGS": LBFGS}
 NEB_METHODS = ("improvedtangent", "aseneb", "eb")
@@ -78,6 +82,20 @@ def check_neb_settings(*, n_images: int, spring_constant: float, fmax: float, ma
         raise InputError(f"Unknown NEB optimizer {optimizer!r}; choose one of {', '.join(NEB_OPTIMIZERS)}.")
     if method not in NEB_METHODS:
         raise InputError(f"Unknown NEB method {method!r}; choose one of {', '.join(NEB_METHODS)}.")
+
+
+def _progress_reporter(band: NEB, n_images: int, climbing: bool, target: float):
+    """Logs every image's largest force (for `atomflow run`'s live display of long NEBs)."""
+    step = [0]
+
+    def report() -> None:
+        step[0] += 5
+        forces = np.linalg.norm(band.get_forces().reshape(n_images, -1, 3), axis=2).max(axis=1)
+        stage = "CI-NEB" if climbing else "NEB"
+        progress.info("%s step %d: image |F|max %s eV/Å (target %.3g)", stage, step[0],
+                      " ".join(f"{f:.3f}" for f in forces), target)
+
+    return report
 
 
 def run_neb(
@@ -123,6 +141,7 @@ def run_neb(
         band.climb = climbing
         calls_before = sum(c.n for c in counters)
         opt = NEB_OPTIMIZERS[optimizer](band, logfile=None)
+        opt.attach(_progress_reporter(band, n_images, climbing, target), interval=5)
         converged = bool(opt.run(fmax=target, steps=steps_left))
         taken = int(opt.nsteps)
         steps_left = max(steps_left - taken, 0)
