@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml requirements.lock scripts/install.sh
 install: $(STAMP)
 
 run: $(STAMP)
-	$(VENV)/bin/atomflow run demo
+	$(VENV)/bin/atomflow run paper
 
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)

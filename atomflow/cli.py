@@ -12,15 +12,38 @@ from rich.table import Table
 from atomflow.errors import AtomflowError
 
 app = typer.Typer(help="atomflow: atomistic workflows (vacancies, CI-NEB barriers, elastic tensors) on jobflow.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)
-run_app = typer.Typer(help="Run a workflow locally into the results store.", no_args_is_help=True)
-app.add_typer(run_app, name="run")
+                  no_args_is_help=True, pretty_exceptions_enable=False, add_completion=False)
 console = Console()
+
+CALCULATOR_HELP = ("Calculator spec, e.g. sevennet, chgnet, kim, mace:/path/model.model; several separated by "
+                   "commas run the study once per calculator (a committee) into the same store.")
+STORE_HELP = "Store URI: a directory, litemongo:///dir, mongodb://… (default: the embedded store in results/)."
 
 
 def _fail(exc: Exception) -> None:
     console.print(f"[bold red]error:[/] {exc}")
     raise typer.Exit(code=2)
+
+
+def split_calculators(text: str | None) -> list[str | None]:
+    """'chgnet,sevennet,mace:/p/m.model' → specs (commas inside key=value lists are kept: gpaw:ecut=500,kpt_density=3)."""
+    if not text:
+        return [None]
+    from atomflow.calculators import CalculatorSpec
+
+    parts: list[str] = []
+    for piece in text.split(","):
+        piece = piece.strip()
+        if not piece:
+            continue
+        if parts and "=" in piece and ":" not in piece:  # continuation of NAME:key=value,key=value
+            parts[-1] += "," + piece
+        else:
+            parts.append(piece)
+    keys = [CalculatorSpec.parse(p).key for p in parts]  # validates every name before any work
+    if len(set(keys)) != len(keys):
+        raise typer.BadParameter("a calculator is listed twice", param_hint="--calculator")
+    return list(parts)
 
 
 @app.command("calculators")
@@ -34,43 +57,91 @@ def list_calculators() -> None:
     console.print(table)
 
 
-@run_app.command("demo")
-def run_demo(
-    calculator: Optional[str] = typer.Option(None, "--calculator", "-c", help="Calculator spec, e.g. sevennet."),
-    store: Optional[str] = typer.Option(None, "--store", help="Store URI (default: embedded store in results/)."),
+@app.command("run")
+def run(
+    workflow: str = typer.Argument(..., help="Workflow name: a file in workflows/ (paper, demo)."),
+    calculator: Optional[str] = typer.Option(None, "--calculator", "-c", help=CALCULATOR_HELP),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    report: bool = typer.Option(True, help="Write results/report.md after the paper study."),
 ) -> None:
-    """Relax the study's three bulk phases (NaCl, bcc Na, Na7Sn12 or its stand-in) and store them."""
+    """Run a workflow locally into the store; finished work already in the store is reused."""
     try:
         from atomflow.runner import run_flow
         from atomflow.store import describe_store_uri
         from atomflow.workflows import load_workflow
 
-        flow = load_workflow("demo").make_flow(calculator)
+        definition = load_workflow(workflow)
+        specs = split_calculators(calculator)
         console.print(f"store: {describe_store_uri(store)}")
-        start = time.perf_counter()
-        outputs = run_flow(flow, store=store, console=console, ensure_success=True).outputs
-        table = Table("phase", "structure", "a, b, c (Å)", "E (eV/atom)", "max |σ| (GPa)", "converged",
-                      title=f"Relaxed bulks ({time.perf_counter() - start:.1f} s)")
-        for row in _relax_rows(outputs):
-            table.add_row(*row)
-        console.print(table)
+        failed = 0
+        for spec in specs:
+            flow = definition.make_flow(spec)
+            start = time.perf_counter()
+            summary = run_flow(flow, store=store, console=console)
+            failed += summary.failed
+            name = spec or "default calculator"
+            console.print(f"[bold]{workflow}[/] with {name}: {summary.done} jobs finished, "
+                          f"{summary.failed} failed, reused {summary.reused} results from the store, "
+                          f"{time.perf_counter() - start:.1f} s")
+            for line in summary.failed_jobs:
+                console.print(f"  [red]failed[/] {line}")
+        if report and workflow == "paper":
+            from atomflow.report import write_report
+
+            path = write_report(store=store)
+            console.print(f"report: {path}")
+        if failed:
+            raise typer.Exit(code=1)
     except AtomflowError as exc:
         _fail(exc)
 
 
-def _relax_rows(outputs: dict) -> list[tuple[str, ...]]:
-    rows = []
-    for by_index in outputs.values():
-        for response in by_index.values():
-            doc = getattr(response, "output", response)
-            if type(doc).__name__ != "RelaxDocument":
-                continue
-            lattice = doc.structure.lattice
-            flag = "[green]yes[/]" if doc.converged else "[red]NO (step limit)[/]"
-            rows.append((doc.formula, doc.provenance.structure_label or "", f"{lattice.a:.3f}, {lattice.b:.3f}, "
-                         f"{lattice.c:.3f}", f"{doc.energy_per_atom:.4f}", f"{max(map(abs, doc.stress_gpa)):.3f}",
-                         flag))
-    return rows
+@app.command("report")
+def report_command(
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    output: Optional[str] = typer.Option(None, "--output", "-o", help="Report directory (default: results/)."),
+) -> None:
+    """Rebuild the paper report (Markdown + PNG figures) from the store, without recomputing anything."""
+    try:
+        from atomflow.report import write_report
+
+        console.print(f"report: {write_report(store=store, directory=output)}")
+    except AtomflowError as exc:
+        _fail(exc)
+
+
+@app.command("query")
+def query(
+    property: str = typer.Argument(..., help="relax, barrier, vacancy or elastic."),
+    formula: Optional[str] = typer.Option(None, "--formula", "-f", help="Reduced formula, e.g. NaCl."),
+    calculator: Optional[str] = typer.Option(None, "--calculator", "-c", help="Calculator name."),
+    since: Optional[str] = typer.Option(None, help="Only results made on/after this ISO date."),
+    store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
+    limit: int = typer.Option(50, min=1, max=10_000, help="Rows to print at most."),
+) -> None:
+    """Print stored results as a table; flagged results show their flags."""
+    try:
+        from atomflow.results import Results
+
+        frame = Results(store).query(property, formula=formula, calculator=calculator, since=since).to_dataframe()
+        if frame.empty:
+            console.print(f"no {property} results" + (f" for {formula}" if formula else ""))
+            return
+        frame = frame.drop(columns=[c for c in ("created_at", "model", "stand_in") if c in frame]).head(limit)
+        table = Table(*frame.columns, title=f"{property} results ({len(frame)})")
+        for row in frame.itertuples(index=False):
+            table.add_row(*[_cell(v) for v in row])
+        Console().print(table)  # a fresh console: the terminal width as it is now
+    except AtomflowError as exc:
+        _fail(exc)
+
+
+def _cell(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if value is None:
+        return "—"
+    return str(value)
 
 
 def main() -> None:  # pragma: no cover - console entry point

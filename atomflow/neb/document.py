@@ -20,7 +20,8 @@ class MigrationDocument(BaseModel):
     model_config = {"arbitrary_types_allowed": True}
 
     name: str = Field(description="Hop label, e.g. '3->1\\''.")
-    formula: str = Field(description="Reduced formula of the cell with the vacancy.")
+    formula: str = Field(description="Reduced formula of the host crystal (e.g. NaCl), for queries.")
+    cell_formula: str | None = Field(default=None, description="Formula of the cell with the vacancy, e.g. Na31Cl32.")
     species: str = Field(description="Element of the moving atom.")
     site_a: int | None = Field(
         default=None,

@@ -219,7 +219,7 @@ def generate_migration_hops(structure: Structure, maker: MigrationMaker) -> Resp
     for ep in maker.endpoints(structure):
         hop = ep.hop
         info = {"site_a": hop.site_a, "site_b": hop.site_b, "image": list(hop.image),
-                "hop_length": hop.length,
+                "hop_length": hop.length, "host_formula": structure.composition.reduced_formula,
                 "supercell_site_a": ep.supercell_site_a, "supercell_site_b": ep.supercell_site_b}
         flows.append(maker.make_hop_flow(ep.initial, ep.final, name=hop.name, moving_index=ep.moving_index,
                                          hop_info=info))
@@ -279,7 +279,8 @@ def analyse_migration(neb: dict[str, Any], initial: dict[str, Any], final: dict[
     b = analysis.barriers
     return MigrationDocument(
         name=info["name"],
-        formula=first.composition.reduced_formula,
+        formula=info.get("host_formula") or first.composition.reduced_formula,
+        cell_formula=first.composition.formula.replace(" ", ""),
         species=info["species"],
         site_a=info["site_a"],
         site_b=info["site_b"],

@@ -1,0 +1,84 @@
+"""The report and the query API, from documents a real (cheap) run puts in the store."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from jobflow import Flow, run_locally
+from typer.testing import CliRunner
+
+from atomflow import Results
+from atomflow.cli import app
+from atomflow.elastic import ElasticMaker
+from atomflow.errors import InputError
+from atomflow.neb import MigrationMaker
+from atomflow.report import write_report
+from atomflow.structures.builders import rocksalt_nacl
+from atomflow.vacancy import VacancyFormationMaker
+
+
+@pytest.fixture(scope="module")
+def nacl_store(tmp_path_factory):
+    """NaCl with the Fumi–Tosi potential: elastic tensor, NN barrier, vacancy (seconds)."""
+    path = str(tmp_path_factory.mktemp("report") / "store")
+    nacl = rocksalt_nacl()
+    common = {"calculator": "fumi_tosi", "label": "NaCl rock salt"}
+    flow = Flow([
+        ElasticMaker(stress_strain_directions=(0,), curve_strains=(0.0, 0.005, 0.01), **common).make(nacl),
+        MigrationMaker(preconverge_fmax=0.05, **common).make(nacl),
+        VacancyFormationMaker(chempot="given", mu=-1.3, **common).make(nacl),
+    ])
+    from atomflow.store import open_store
+
+    run_locally(flow, store=open_store(path), log=False, ensure_success=True)
+    return path
+
+
+def test_query_api_returns_documents_and_dataframes(nacl_store):
+    r = Results(nacl_store)
+    barriers = r.barriers(formula="NaCl")
+    assert len(barriers) == 1 and barriers[0].forward_barrier > 0
+    frame = r.elastic(calculator="fumi_tosi").to_dataframe()
+    assert isinstance(frame, pd.DataFrame) and len(frame) == 1
+    assert frame.loc[0, "C11_GPa"] > frame.loc[0, "C12_GPa"] > 0
+    assert len(r.vacancy_energies(formula="NaCl")) == 1
+    assert len(r.elastic(calculator="sevennet")) == 0
+    assert len(r.elastic(since="2100-01-01")) == 0
+
+
+def test_query_rejects_unknown_property_and_formula(nacl_store):
+    r = Results(nacl_store)
+    with pytest.raises(InputError, match="barrier"):
+        r.query("barriers-typo")
+    with pytest.raises(InputError, match="NaCl"):  # lists what the store has
+        r.barriers(formula="KBr")
+
+
+def test_report_has_every_paper_row_with_a_number_or_a_reason(nacl_store, tmp_path):
+    path = write_report(store=nacl_store, directory=tmp_path)
+    text = path.read_text()
+    for quantity in ("Young's modulus Na1.17Sn2", "Young's modulus NaCl", "Young's modulus Na metal",
+                     "Na barrier in NaCl", "path 1→2", "path 2→3", "path 3→1′", "path 4→5", "path 5→6",
+                     "path 6→4′", "Na vacancy formation energy Na1.17Sn2"):
+        row = next(line for line in text.splitlines() if quantity in line)
+        assert "missing" in row or any(ch.isdigit() for ch in row.split("|")[4]), row
+    assert "missing: no Na7Sn12 migration result" in text
+    assert "fumi_tosi" in text
+    for png in ("neb_profiles.png", "stress_strain.png", "youngs_moduli.png"):
+        assert (tmp_path / png).stat().st_size > 1000 and f"]({png})" in text
+
+
+def test_report_on_an_empty_store_says_what_to_run(tmp_path):
+    with pytest.raises(InputError, match="atomflow run paper"):
+        write_report(store=str(tmp_path / "empty"), directory=tmp_path)
+
+
+def test_cli_query_prints_a_table(nacl_store):
+    result = CliRunner().invoke(app, ["query", "barrier", "--store", nacl_store], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    assert "NaCl" in result.output and "forward" in result.output
+
+
+def test_cli_rejects_out_of_range_arguments(nacl_store):
+    result = CliRunner().invoke(app, ["query", "barrier", "--store", nacl_store, "--limit", "0"])
+    assert result.exit_code != 0 and "limit" in result.output.lower()
