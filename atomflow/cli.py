@@ -81,7 +81,8 @@ def run(
             failed += summary.failed
             name = spec or "default calculator"
             console.print(f"[bold]{workflow}[/] with {name}: {summary.done} jobs finished, "
-                          f"{summary.failed} failed, reused {summary.reused} results from the store, "
+                          f"{summary.failed} failed; computed {summary.computed} and reused {summary.reused} "
+                          "results from the store; "
                           f"{time.perf_counter() - start:.1f} s")
             for line in summary.failed_jobs:
                 console.print(f"  [red]failed[/] {line}")
@@ -142,6 +143,10 @@ def _cell(value) -> str:
     if value is None:
         return "—"
     return str(value)
+
+
+from atomflow.cluster.cli import register as _register_cluster  # noqa: E402  (cluster, submit, status, retry)
+_register_cluster(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -58,6 +58,7 @@ def reuse_or_compute(key: str, compute: Callable[[], T]) -> T:
         logger.info("Reused stored result %s", key[:12])
         return found
     result = compute()
+    logger.info("Computed result %s", key[:12])
     if isinstance(result, dict):
         result["cache_key"] = key
     elif hasattr(result, "cache_key"):

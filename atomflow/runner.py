@@ -27,6 +27,7 @@ class RunSummary:
     done: int = 0
     failed: int = 0
     reused: int = 0
+    computed: int = 0
     failed_jobs: list[str] = field(default_factory=list)
 
 
@@ -37,7 +38,7 @@ class _ProgressHandler(logging.Handler):
         super().__init__(level=logging.INFO)
         self.status = status
         self.running: dict[str, str] = {}
-        self.done = self.failed = self.reused = 0
+        self.done = self.failed = self.reused = self.computed = 0
         self.failed_jobs: list[str] = []
         self.detail = ""
 
@@ -47,6 +48,8 @@ class _ProgressHandler(logging.Handler):
             self.detail = message
         elif record.name.startswith("atomflow.reuse") and message.startswith("Reused"):
             self.reused += 1
+        elif record.name.startswith("atomflow.reuse") and message.startswith("Computed"):
+            self.computed += 1
         elif m := _START.search(message):
             self.running[m["uuid"]] = m["name"]
             self.detail = ""
@@ -90,4 +93,4 @@ def run_flow(flow: Flow | Job, store: str | None = None, console: Console | None
             for lg, level in zip(loggers, levels):
                 lg.removeHandler(handler)
                 lg.setLevel(level)
-    return RunSummary(outputs, handler.done, handler.failed, handler.reused, handler.failed_jobs)
+    return RunSummary(outputs, handler.done, handler.failed, handler.reused, handler.computed, handler.failed_jobs)

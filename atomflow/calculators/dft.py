@@ -20,6 +20,21 @@ from atomflow.settings import get_settings
 _PAPER = {"ecut": 550.0, "xc": "PBE"}
 
 
+def _check_dft_parameters(params: dict[str, Any]) -> None:
+    """Positive cutoff and k-point density; a zero density would silently mean a Γ-only mesh."""
+    for key, unit in (("ecut", "eV"), ("encut", "eV"), ("kpt_density", "k-points per Å⁻¹")):
+        if key in params:
+            try:
+                value = float(params[key])
+            except (TypeError, ValueError):
+                raise CalculatorError(f"{key} must be a number ({unit}), got {params[key]!r}.") from None
+            if not value > 0:
+                raise CalculatorError(
+                    f"{key} must be positive ({unit}), got {params[key]!r}; e.g. kpt_density=4 (about 8×8×8 "
+                    "for the NaCl primitive cell) and ecut=550 (the paper's cutoff)."
+                )
+
+
 def _build_gpaw(params: dict[str, Any]):
     from gpaw import GPAW, PW
 
@@ -68,6 +83,7 @@ register(
         elements=lambda params: None,
         modules=("gpaw",),
         extra="gpaw",
+        check_parameters=_check_dft_parameters,
         install_hint="make install-gpaw (builds GPAW against Debian's libxc, FFTW, ScaLAPACK, OpenMPI)",
         distribution="gpaw",
         provenance=lambda params: {"model": "PBE plane waves", **_PAPER, **params},
@@ -78,6 +94,7 @@ register(
         name="vasp",
         description="VASP PBE-PAW with the paper's settings (needs the vasp executable and POTCARs)",
         build=_build_vasp,
+        check_parameters=_check_dft_parameters,
         elements=lambda params: None,
         distribution="ase",
         provenance=lambda params: {"model": "VASP PBE-PAW", "encut": 550, **params},

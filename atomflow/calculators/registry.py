@@ -49,6 +49,8 @@ class Backend:
     provenance: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda params: {})
     #: quick check for elements known without building (for suggestions); None: unknown / any
     static_elements: frozenset[str] | None = None
+    #: checks the parameters without importing anything (raises CalculatorError); called when a spec is made
+    check_parameters: Callable[[dict[str, Any]], None] | None = None
     #: fixed formal charges of rigid-ion models (a vacancy then leaves a charged cell); None for others
     formal_charges: Callable[[dict[str, Any]], dict[str, float]] | None = None
     #: how to install what is missing, when it is more than a pip extra

@@ -34,6 +34,11 @@ class CalculatorSpec(BaseModel):
         if isinstance(data.get("name"), str):
             data["name"] = _known_name(data["name"])
         super().__init__(**data)
+        from atomflow.calculators.registry import BACKENDS
+
+        check = BACKENDS[self.name].check_parameters
+        if check is not None:
+            check(dict(self.parameters))
 
     @field_validator("parameters")
     @classmethod

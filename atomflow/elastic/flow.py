@@ -30,6 +30,7 @@ from atomflow.elastic.strains import (
     validate_directions,
     validate_magnitudes,
 )
+from atomflow.structures.validate import validate_structure
 from atomflow.errors import InputError
 from atomflow.jobs.makers import RelaxMaker, StaticMaker
 from atomflow.units import from_gpa
@@ -110,6 +111,7 @@ class ElasticMaker(Maker):
         """Flow of three steps whose output is an :class:`ElasticDocument`."""
         if isinstance(structure, Atoms):
             structure = AseAtomsAdaptor.get_structure(structure)
+        validate_structure(structure)  # bulk input: ordered, periodic, no overlapping atoms
         bulk_spec, strained_spec = self.bulk_relax_maker.spec, self.elastic_relax_maker.spec
         if bulk_spec != strained_spec:
             raise InputError(

@@ -14,12 +14,14 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
+from ase import Atoms
 from jobflow import Flow, JobConfig, Maker, Response, job
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from atomflow.calculators import CalculatorSpec, check_structure
 from atomflow.documents import Provenance
+from atomflow.structures.validate import validate_structure
 from atomflow.errors import InputError
 from atomflow.jobs.makers import RelaxMaker
 from atomflow.neb.analysis import analyse_path, mic_displacements
@@ -137,6 +139,9 @@ class MigrationMaker(Maker):
 
     def make(self, structure: Structure) -> Flow:
         """Flow: find/check hops and build end points (one job) → per hop: relax ×2 → NEB → analyse."""
+        if isinstance(structure, Atoms):
+            structure = AseAtomsAdaptor.get_structure(structure)
+        validate_structure(structure)  # bulk input: ordered, periodic, no overlapping atoms
         if self.hops is not None:  # fail now, before anything is submitted
             for hop in self.hops:
                 resolve_hop(structure, hop, self.species)

@@ -244,6 +244,15 @@ def check_endpoints(initial: Structure, final: Structure) -> None:
     if not np.allclose(initial.lattice.matrix, final.lattice.matrix, atol=1e-6):
         raise InputError(
             "The end points have different cells; NEB here keeps the lattice fixed. Use one cell.")
+    from atomflow.neb.analysis import mic_displacements
+
+    largest = float(np.linalg.norm(mic_displacements(initial.cart_coords, final.cart_coords,
+                                                     initial.lattice.matrix), axis=1).max(initial=0.0))
+    if largest < 0.1:  # Å: nothing hops; a band between identical points has no barrier to find
+        raise InputError(
+            f"The end points are identical (no atom moves more than {largest:.3f} Å): there is no hop. "
+            "Give end points with the moving atom on two different sites."
+        )
 
 
 def moving_atom_index(initial: Structure, final: Structure) -> int:

@@ -22,6 +22,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from atomflow.calculators import BACKENDS, CalculatorSpec, check_structure
 from atomflow.documents import RelaxDocument
+from atomflow.structures.validate import validate_structure
 from atomflow.errors import InputError
 from atomflow.jobs import RelaxMaker
 from atomflow.vacancy.chempot import ANION_SPECIES, host_limits, rich_limit_only
@@ -124,6 +125,7 @@ class VacancyFormationMaker(Maker):
         """Flow whose output is a :class:`VacancyDocument`."""
         if isinstance(structure, Atoms):
             structure = AseAtomsAdaptor.get_structure(structure)
+        validate_structure(structure)  # bulk input: ordered, periodic, no overlapping atoms
         spec = self.bulk_relax_maker.spec
         if self.defect_relax_maker.spec != spec:
             raise InputError(f"The bulk relaxation uses {spec.label} and the defect relaxations "

@@ -1,0 +1,171 @@
+"""Submit flows to a jobflow-remote project, list job states, retry failed jobs.
+
+>>> from atomflow.cluster import submit_flow, job_states, retry_jobs
+>>> submit_flow(ElasticMaker(calculator="emt").make(cu))          # heavy/light split from the project
+>>> [(j.name, j.state.value) for j in job_states()]
+>>> retry_jobs(all_failed=True)
+
+The project is read from its file each call (:func:`atomflow.cluster.project.load_project`); submission is
+jobflow-remote's own (``JobController.add_flow``, what ``jobflow_remote.submit_flow`` calls) with the same
+checks, so an environment changed after import (a test, a second project) is honoured.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from atomflow.cluster.errors import ClusterError
+from atomflow.cluster.project import atomflow_metadata, job_controller, load_project
+from atomflow.cluster.resources import ResourcePlan, RunConfig
+
+#: States from which a job is retried (REMOTE_ERROR: the runner gave up on a transfer or submission) or
+#: rerun (FAILED: the job itself raised).
+RETRYABLE = ("FAILED", "REMOTE_ERROR")
+
+
+def resource_plan(project: Any, worker: str | None = None, heavy_worker: str | None = None,
+                  light_worker: str | None = None) -> ResourcePlan:
+    """Heavy/light workers for a submission: ``worker`` puts everything on one; else the project's split."""
+    for name in (worker, heavy_worker, light_worker):
+        if name is not None and name not in project.workers:
+            raise ClusterError(f"Worker {name!r} is not in project {project.name!r} "
+                               f"(workers: {', '.join(project.workers)}).")
+    def config(name: str) -> RunConfig:
+        # The worker's resources written on each job: jobflow-remote stores an empty per-job value as an empty
+        # QResources, which would hide the worker's own resources instead of falling back to them.
+        return RunConfig(worker=name, resources=dict(project.workers[name].resources or {}))
+
+    if worker is not None:
+        return ResourcePlan(heavy=config(worker), light=config(worker), rules=())
+    meta = atomflow_metadata(project)
+    return ResourcePlan(heavy=config(heavy_worker or meta["heavy_worker"]),
+                        light=config(light_worker or meta["light_worker"]))
+
+
+def submit_flow(flow: Any, project: str | None = None, worker: str | None = None,
+                heavy_worker: str | None = None, light_worker: str | None = None,
+                plan: ResourcePlan | None = None, priority: int = 0) -> list[str]:
+    """Add ``flow`` to the project's queue, jobs routed by ``plan`` (default: :func:`resource_plan`).
+
+    Returns the db ids of the jobs. Nothing runs until a runner (``atomflow cluster runner start``) is up.
+    """
+    from jobflow.core.flow import get_flow
+    from jobflow_remote.remote.data import check_additional_stores
+
+    proj = load_project(project)
+    plan = plan or resource_plan(proj, worker, heavy_worker, light_worker)
+    flow = get_flow(flow)
+    plan.apply(flow)
+    jobstore = proj.get_jobstore()
+    for job, _ in flow.iterflow():
+        missing = check_additional_stores(job, jobstore)
+        if missing:
+            raise ClusterError(f"Job {job.name!r} writes to additional stores {missing} that the project's "
+                               "jobstore lacks; rewrite the project with `atomflow cluster init --force`.")
+    jc = job_controller(proj.name)
+    try:
+        return jc.add_flow(flow=flow, worker=plan.light.worker, priority=priority)
+    finally:
+        jc.close()
+
+
+def submit_workflow(name: str, calculator: str | None = None, **kwargs: Any) -> list[str]:
+    """Submit a ready-made workflow (``workflows/<name>.py``) with one calculator; kwargs: :func:`submit_flow`."""
+    from atomflow.workflows import load_workflow
+
+    flow = load_workflow(name).make_flow(calculator)
+    return submit_flow(flow, **kwargs)
+
+
+@dataclass(frozen=True)
+class JobRow:
+    """One line of `atomflow status`."""
+
+    db_id: str
+    name: str
+    state: str
+    worker: str
+    updated: datetime
+    flow_id: str | None
+    error: str | None
+
+    @property
+    def error_line(self) -> str | None:
+        """The last non-empty line of the error (the exception), for tables."""
+        if not self.error:
+            return None
+        lines = [ln.strip() for ln in self.error.strip().splitlines() if ln.strip()]
+        return lines[-1] if lines else None
+
+
+def job_states(project: str | None = None, states: list[str] | None = None, flow_id: str | None = None,
+               name: str | None = None, limit: int = 0) -> list[JobRow]:
+    """Jobs of the project by db id: name, state, worker, last update (UTC), error if any.
+
+    ``limit``: only the ``limit`` most recently updated jobs (0: all).
+    """
+    from jobflow_remote.jobs.state import JobState
+
+    jc = job_controller(project)
+    try:
+        try:
+            wanted = [JobState(s.upper()) for s in states] if states else None
+        except ValueError as exc:
+            raise ClusterError(f"{exc}. States: {', '.join(s.value for s in JobState)}.") from exc
+        infos = jc.get_jobs_info(states=wanted, flow_ids=flow_id, name=name, sort=[("updated_on", -1)], limit=limit)
+        flows = {}
+        if infos:
+            for doc in jc.flows.find({"jobs": {"$in": [i.uuid for i in infos]}}, {"uuid": 1, "jobs": 1}):
+                flows.update({uuid: doc["uuid"] for uuid in doc["jobs"]})
+        rows = [JobRow(db_id=i.db_id, name=i.name, state=i.state.value, worker=i.worker, updated=i.updated_on,
+                       flow_id=flows.get(i.uuid), error=i.error or (i.remote.error if i.remote else None))
+                for i in infos]
+    finally:
+        jc.close()
+    return sorted(rows, key=lambda r: (_numeric(r.db_id), r.db_id))
+
+
+def _numeric(db_id: str) -> int:
+    digits = "".join(c for c in db_id if c.isdigit())
+    return int(digits) if digits else 0
+
+
+def retry_jobs(job_ids: list[str] | None = None, all_failed: bool = False,
+               project: str | None = None) -> list[str]:
+    """Put failed jobs back in the queue; returns the db ids changed (children included).
+
+    FAILED (the job raised): jobflow-remote's ``rerun_job`` (back to READY, waiting children reset).
+    REMOTE_ERROR (transfer/submission gave up): ``retry_job`` (back to the step that failed).
+    Fix the cause first (a missing file, a module, resources); the job runs again as it was submitted.
+    """
+    if not job_ids and not all_failed:
+        raise ClusterError("Name the jobs to retry (db ids from `atomflow status`) or pass --all-failed.")
+    jc = job_controller(project)
+    changed: list[str] = []
+    try:
+        if all_failed:
+            query = {"state": {"$in": list(RETRYABLE)}}
+            targets = [doc["db_id"] for doc in jc.jobs.find(query, {"db_id": 1})]
+        else:
+            targets = list(job_ids or [])
+        for db_id in targets:
+            doc = jc.jobs.find_one({"db_id": db_id}, {"state": 1, "db_id": 1})
+            if doc is None:
+                raise ClusterError(f"No job with db id {db_id!r} in this project (see `atomflow status`).")
+            state = doc["state"]
+            try:
+                if state == "REMOTE_ERROR":
+                    changed.append(jc.retry_job(db_id=db_id))
+                elif state == "FAILED":
+                    changed.extend(jc.rerun_job(db_id=db_id))
+                else:
+                    raise ClusterError(f"Job {db_id} is {state}; only {' or '.join(RETRYABLE)} jobs are retried.")
+            except ClusterError:
+                raise
+            except Exception as exc:  # jobflow-remote's ValueError / JobLockedError say why
+                raise ClusterError(f"Job {db_id} could not be retried: {exc}") from exc
+    finally:
+        jc.close()
+    return list(dict.fromkeys(changed))
