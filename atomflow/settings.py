@@ -49,6 +49,11 @@ class AtomflowSettings(BaseSettings):
     )
     cod_timeout: float = Field(default=10.0, description="Seconds to wait for the COD server, in s.")
     vasp_cmd: str = Field(default="vasp_std", description="Command that runs VASP (with its MPI launcher).")
+    vasp_gamma_cmd: str | None = Field(
+        default=None, description="Command for Γ-only runs (e.g. 'srun vasp_gam'); None: vasp_cmd.")
+    vasp_max_errors: int = Field(default=5, description="Errors custodian may correct per VASP run.")
+    vasp_polling_interval: float = Field(
+        default=10.0, description="Seconds between custodian's checks of a running VASP, in s.")
     gpaw_cmd: str = Field(
         default="gpaw python",
         description="Command that runs a GPAW script (e.g. 'mpirun -np 2 gpaw python').",

@@ -1,8 +1,10 @@
 """DFT calculators: GPAW (open source, runs here when installed) and VASP (licensed; clusters).
 
-Defaults follow the paper (PBE, 550 eV plane-wave cutoff). The full input sets (custodian, NEB
-tags, per-job k-point meshes) live with the DFT workflows; here the names resolve, and a missing
-program, potential directory or package fails with one message saying what to install or set.
+Defaults follow the paper (PBE, 550 eV plane-wave cutoff). Here the names resolve to ASE calculators
+(single points), and a missing program, potential directory or package fails with one message saying
+what to install or set. Relaxations and NEB bands do not go through these ASE calculators: the backends'
+``runner`` sends them to :mod:`atomflow.dft.vasp` (VASP's own optimizer, the paper's input sets,
+custodian) and :mod:`atomflow.dft.gpaw` (GPAW under MPI in a subprocess).
 """
 
 from __future__ import annotations
@@ -10,7 +12,6 @@ from __future__ import annotations
 import os
 import shutil
 import shlex
-from pathlib import Path
 from typing import Any
 
 from atomflow.calculators.registry import Backend, register
@@ -39,6 +40,7 @@ def _build_gpaw(params: dict[str, Any]):
     from gpaw import GPAW, PW
 
     p = {**_PAPER, "kpt_density": 4.0, **params}
+    p.pop("cell_relax", None)  # how atomflow.dft.gpaw relaxes a cell, not a GPAW keyword
     kpts = p.pop("kpts", None) or {"density": float(p.pop("kpt_density")), "gamma": True}
     p.pop("kpt_density", None)
     if isinstance(kpts, dict) and kpts.get("density", 1) <= 0:
@@ -47,32 +49,44 @@ def _build_gpaw(params: dict[str, Any]):
     return GPAW(mode=PW(ecut), xc=p.pop("xc"), kpts=kpts, txt=p.pop("txt", "gpaw.txt"), **p)
 
 
-def _vasp_environment() -> tuple[str, str]:
+def check_vasp_environment() -> tuple[str, str]:
+    """The VASP command (its executable on PATH) and the POTCAR directory; clear errors otherwise."""
+    from atomflow.dft.vasp_sets import psp_directory
+
     cmd = get_settings().vasp_cmd
-    exe = shlex.split(cmd)[-1] if cmd else ""
+    exe = shlex.split(cmd)[-1] if cmd.strip() else ""
     if not exe or shutil.which(exe) is None:
         raise MissingDependencyError(
             f"VASP executable {exe or cmd!r} not found on PATH. Install VASP (licensed) and set "
             "ATOMFLOW_VASP_CMD to the command that runs it, e.g. 'srun vasp_std'."
         )
-    psp = os.environ.get("PMG_VASP_PSP_DIR") or os.environ.get("VASP_PP_PATH")
-    if not psp or not Path(psp).is_dir():
-        raise CalculatorError(
-            f"VASP POTCAR directory not found ({psp or 'PMG_VASP_PSP_DIR is not set'}). "
-            "Set PMG_VASP_PSP_DIR to the directory holding POT_GGA_PAW_PBE (see pymatgen's POTCAR setup)."
-        )
-    return cmd, psp
+    return cmd, str(psp_directory())
 
 
 def _build_vasp(params: dict[str, Any]):
     from ase.calculators.vasp import Vasp
 
-    cmd, psp = _vasp_environment()
+    cmd, psp = check_vasp_environment()
     os.environ.setdefault("VASP_PP_PATH", psp)
+    from atomflow.dft.vasp_sets import VaspOptions
+
     # The paper's settings (../shared/reference/paper.md): PBE PAW, 550 eV, spin-polarised, EDIFF 1e-6.
+    # (A single point through ASE's file calculator; relaxations and NEB go to atomflow.dft.vasp.)
+    options = VaspOptions.from_params(params)
+    kpts = {"kpts": (1, 1, 1), "gamma": True} if options.kpoints == "gamma" else {"kpts": options.kpoints}
+    if options.kpt_density is not None:
+        kpts = {"kpts": {"density": options.kpt_density}}
     settings = {"xc": "PBE", "encut": 550, "ispin": 2, "ediff": 1e-6, "prec": "Accurate", "lreal": False,
-                "kpts": (4, 4, 4), "gamma": False, **params}
+                "gamma": False, **kpts, **{k.lower(): v for k, v in options.incar.items()}}
     return Vasp(command=cmd, **settings)
+
+
+def _check_vasp_parameters(params: dict[str, Any]) -> None:
+    """Cutoff and density as for every DFT code, plus atomflow's VASP options and INCAR tag names."""
+    from atomflow.dft.vasp_sets import VaspOptions
+
+    _check_dft_parameters(params)
+    VaspOptions.from_params(params)
 
 
 register(
@@ -86,6 +100,7 @@ register(
         check_parameters=_check_dft_parameters,
         install_hint="make install-gpaw (builds GPAW against Debian's libxc, FFTW, ScaLAPACK, OpenMPI)",
         distribution="gpaw",
+        runner="gpaw",
         provenance=lambda params: {"model": "PBE plane waves", **_PAPER, **params},
     )
 )
@@ -94,9 +109,10 @@ register(
         name="vasp",
         description="VASP PBE-PAW with the paper's settings (needs the vasp executable and POTCARs)",
         build=_build_vasp,
-        check_parameters=_check_dft_parameters,
+        check_parameters=_check_vasp_parameters,
         elements=lambda params: None,
         distribution="ase",
+        runner="vasp",
         provenance=lambda params: {"model": "VASP PBE-PAW", "encut": 550, **params},
     )
 )

@@ -57,6 +57,26 @@ class Backend:
     install_hint: str | None = None
     #: run before the backend's modules are imported (torch compatibility settings)
     prepare: Callable[[], None] | None = None
+    #: who drives relaxations and NEB bands: "ase" (ASE optimizers on the ASE calculator), or a program
+    #: with its own driver, named in RUNNERS
+    runner: str = "ase"
+
+
+#: Runners other than ASE: name → task → "module:function" (``relax`` as ase_run.relax, ``run_neb`` as neb.run).
+RUNNERS = {
+    "vasp": {"relax": "atomflow.dft.vasp:relax", "run_neb": "atomflow.dft.vasp_neb:run_neb"},
+    "gpaw": {"relax": "atomflow.dft.gpaw:relax", "run_neb": "atomflow.dft.gpaw:run_neb"},
+}
+
+
+def external_runner(spec: CalculatorSpec | str, task: str) -> Callable | None:
+    """The program's own ``relax`` / ``run_neb`` for the spec's backend; None when ASE drives it."""
+    spec = CalculatorSpec.parse(spec)
+    runner = BACKENDS[spec.name].runner
+    if runner == "ase":
+        return None
+    module, _, function = RUNNERS[runner][task].partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 BACKENDS: dict[str, Backend] = {}

@@ -44,7 +44,13 @@ _TIME = re.compile(r"^(\d+-)?\d{1,3}(:\d{2}){0,2}$")
 
 def jfr_settings():
     """jobflow-remote's settings read now (env ``JFREMOTE_*``, ``~/.jfremote.yaml``), not its import-time copy."""
-    from jobflow_remote.config.settings import JobflowRemoteSettings
+    try:
+        from jobflow_remote.config.settings import JobflowRemoteSettings
+    except ImportError as exc:
+        from atomflow.errors import MissingDependencyError
+
+        raise MissingDependencyError("Cluster submission needs jobflow-remote: pip install 'atomflow[cluster]' "
+                                     "(make install does).") from exc
 
     return JobflowRemoteSettings()
 
@@ -232,7 +238,6 @@ class ClusterConfig(BaseModel):
 
 def write_project(config: ClusterConfig, force: bool = False) -> Path:
     """Validate the project with jobflow-remote, write it, and make its queue ready (once). Returns the file."""
-    import yaml
     from jobflow_remote.config.base import Project
 
     path = project_file(config.name)
@@ -251,9 +256,33 @@ def write_project(config: ClusterConfig, force: bool = False) -> Path:
     header = (f"# jobflow-remote project written by `atomflow cluster init` ({config.name}).\n"
               "# Edit freely; `jf -p NAME project check` verifies it. Workers: heavy = relax/static/NEB jobs,\n"
               "# light = generate/fit/analyse jobs (atomflow.cluster.resources).\n")
-    path.write_text(header + yaml.safe_dump(content, sort_keys=False, default_flow_style=False))
+    path.write_text(header + _yaml_text(content))
     init_queue(project)
     return path
+
+
+def _yaml_text(content: dict[str, Any]) -> str:
+    import io
+
+    from ruamel.yaml import YAML  # jobflow-remote's own YAML library (and loader)
+
+    from ruamel.yaml.scalarstring import SingleQuotedScalarString
+
+    def quote_times(value: Any) -> Any:
+        # '12:00:00' unquoted is the integer 43200 to YAML 1.1 readers (PyYAML); quote wall times for them
+        if isinstance(value, dict):
+            return {k: quote_times(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [quote_times(v) for v in value]
+        if isinstance(value, str) and _TIME.match(value) and ":" in value:
+            return SingleQuotedScalarString(value)
+        return value
+
+    yaml = YAML()  # round-trip dumper: keeps the order written (name, workers, queue, …)
+    yaml.default_flow_style = False
+    buffer = io.StringIO()
+    yaml.dump(quote_times(content), buffer)
+    return buffer.getvalue()
 
 
 def init_queue(project: Any) -> bool:

@@ -15,6 +15,7 @@ from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from atomflow.calculators import CalculatorSpec, get_calculator
+from atomflow.calculators.registry import external_runner
 from atomflow.errors import CalculatorError, InputError
 
 OPTIMIZERS = {"BFGS": BFGS, "FIRE": FIRE, "LBFGS": LBFGS}
@@ -93,6 +94,34 @@ def relax(
     stress_tol: float = 1e-4,
 ) -> RunResult:
     """Relax ions (and the cell if ``relax_cell``) until every force is below ``fmax`` (eV/Å).
+
+    Calculators whose program has its own driver (VASP: IBRION 2 / ISIF 3 or 2; GPAW: a subprocess
+    under MPI) go to their runner (:func:`atomflow.calculators.registry.external_runner`); the rest
+    to :func:`relax_with_ase`. Same arguments and the same :class:`RunResult` either way.
+    """
+    runner = external_runner(spec, "relax")
+    if runner is not None:
+        return runner(structure, spec, relax_cell=relax_cell, relax_ions=relax_ions, fmax=fmax,
+                      max_steps=max_steps, optimizer=optimizer, hydrostatic_only=hydrostatic_only,
+                      stress_tol=stress_tol)
+    return relax_with_ase(structure, spec, relax_cell=relax_cell, relax_ions=relax_ions, fmax=fmax,
+                          max_steps=max_steps, optimizer=optimizer, hydrostatic_only=hydrostatic_only,
+                          stress_tol=stress_tol)
+
+
+def relax_with_ase(
+    structure: Structure | Atoms,
+    spec: CalculatorSpec | str,
+    *,
+    relax_cell: bool = False,
+    relax_ions: bool = True,
+    fmax: float = 0.01,
+    max_steps: int = 1000,
+    optimizer: str = "BFGS",
+    hydrostatic_only: bool = False,
+    stress_tol: float = 1e-4,
+) -> RunResult:
+    """Relax with an ASE optimizer on the spec's ASE calculator (ions, and the cell if ``relax_cell``).
 
     With ``relax_cell`` every stress component must also fall below ``stress_tol`` (eV/Å³; 1e-4 ≈
     0.016 GPa): the Frechet filter's cell force is V·σ/exp_cell_factor, so choosing

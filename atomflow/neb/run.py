@@ -34,6 +34,7 @@ from ase.optimize import BFGS, FIRE, LBFGS, MDMin
 from pymatgen.core import Structure
 
 from atomflow.calculators import CalculatorSpec, get_calculator
+from atomflow.calculators.registry import external_runner
 from atomflow.errors import InputError
 from atomflow.jobs.ase_run import CallCounter, to_atoms
 from atomflow.neb.path import interpolate_band
@@ -117,8 +118,37 @@ def run_neb(
 
     ``max_steps`` counts optimizer steps over both stages; hitting it returns ``converged=False``.
     Every image gets its own calculator from :func:`~atomflow.calculators.get_calculator` (ML models
-    are loaded once and shared).
+    are loaded once and shared). Calculators with their own NEB driver (VASP's VTST CI-NEB; GPAW in an
+    MPI subprocess) go to their runner, with the same arguments and the same :class:`NEBRun`.
     """
+    check_neb_settings(n_images=n_images, spring_constant=spring_constant, fmax=fmax, max_steps=max_steps,
+                       optimizer=optimizer, method=method, preconverge_fmax=preconverge_fmax)
+    spec = CalculatorSpec.parse(spec)
+    options = {"n_images": n_images, "spring_constant": spring_constant, "fmax": fmax, "climb": climb,
+               "optimizer": optimizer, "max_steps": max_steps, "preconverge_fmax": preconverge_fmax,
+               "method": method, "interpolation": interpolation}
+    runner = external_runner(spec, "run_neb")
+    if runner is not None:
+        return runner(initial, final, spec, **options)
+    return run_neb_with_ase(initial, final, spec, **options)
+
+
+def run_neb_with_ase(
+    initial: Structure | Atoms,
+    final: Structure | Atoms,
+    spec: CalculatorSpec | str,
+    *,
+    n_images: int = 5,
+    spring_constant: float = 5.0,
+    fmax: float = 0.01,
+    climb: bool = True,
+    optimizer: str = "FIRE",
+    max_steps: int = 1000,
+    preconverge_fmax: float | None = 0.05,
+    method: str = "improvedtangent",
+    interpolation: str = "idpp",
+) -> NEBRun:
+    """:func:`run_neb` with ase.mep's NEB and an ASE optimizer on the spec's ASE calculators."""
     check_neb_settings(n_images=n_images, spring_constant=spring_constant, fmax=fmax, max_steps=max_steps,
                        optimizer=optimizer, method=method, preconverge_fmax=preconverge_fmax)
     spec = CalculatorSpec.parse(spec)

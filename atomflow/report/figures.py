@@ -34,7 +34,7 @@ def neb_profiles(study: StudyResults, path: Path) -> Path | None:
         ax.set_xlabel("reaction coordinate (Å)")
         ax.set_ylabel("E − E(initial) (eV)")
         ax.legend(fontsize=7)
-    fig.suptitle("Na-vacancy CI-NEB energy profiles (markers: images; lines: shape-preserving spline)", fontsize=10)
+    fig.suptitle("Na-vacancy CI-NEB profiles (markers: images; lines: spline)", fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=130)
     plt.close(fig)

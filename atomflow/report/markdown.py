@@ -45,7 +45,9 @@ def status(doc: Any) -> str:
 
 def structure_text(study: StudyResults, system: str) -> str:
     label, stand_in = study.labels.get(system, (system, False))
-    return f"{label} ({STAND_IN_NOTE})" if stand_in else label
+    if stand_in and "stand-in" not in label:
+        return f"{label} ({STAND_IN_NOTE})"
+    return label
 
 
 def table(header: Iterable[str], rows: Iterable[Iterable[str]]) -> str:
@@ -123,8 +125,8 @@ def barrier_table(study: StudyResults) -> str:
             if not have_sn:
                 reason = "missing: no Na7Sn12 migration result in the store"
             elif sn_stand_in:
-                reason = (f"missing: computed on a stand-in ({sn_label}), which has no site numbering of the "
-                          "paper's Na chains; the stand-in's own hops are listed below")
+                reason = ("missing: only a stand-in structure is available, and it has no numbering of the "
+                          "paper's Na chains; its own hops are listed below")
             else:
                 reason = "missing: set PAPER_PATHS in workflows/paper.py (site indices of the paper's path)"
             rows.append([ref.quantity, fmt(ref.paper), "—", reason, "—", "—"])
