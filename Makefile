@@ -28,3 +28,14 @@ lock: $(STAMP)
 
 clean-venv:
 	rm -rf $(VENV)
+
+.PHONY: test-cluster slurm-start slurm-stop
+# Cluster tests: project/routing tests plus a real single-node Slurm on 127.0.0.1 (root; installs slurm-wlm + munge).
+test-cluster: $(STAMP)
+	$(PY) -m pytest tests/test_cluster_config.py tests/cluster $(PYTEST_ARGS)
+
+# A local single-node Slurm to try the cluster path (root); then: eval "$$(scripts/local_slurm.sh env)"
+slurm-start:
+	bash scripts/local_slurm.sh start
+slurm-stop:
+	bash scripts/local_slurm.sh stop

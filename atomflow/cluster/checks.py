@@ -27,8 +27,10 @@ def check_worker(calculator: str | None = None, paths: list[str] | None = None) 
     """
     missing = [p for p in (paths or []) if not Path(p).expanduser().exists()]
     if missing:
-        raise ClusterError(f"Not visible on worker host {platform.node()}: {', '.join(missing)}. Copy them "
-                           "to a filesystem the compute nodes mount, then `atomflow retry`.")
+        raise ClusterError(
+            f"Not visible on worker host {platform.node()}: {', '.join(missing)}. Copy them "
+            "to a filesystem the compute nodes mount, then `atomflow retry`."
+        )
     result: dict[str, Any] = {
         "host": platform.node(),
         "python": sys.executable,

@@ -14,10 +14,12 @@ from rich.table import Table
 
 from atomflow.errors import AtomflowError
 
-cluster_app = typer.Typer(help="Run workflows on a cluster through jobflow-remote: set up, runner, checks.",
-                          no_args_is_help=True)
-runner_app = typer.Typer(help="The jobflow-remote runner that feeds the scheduler and collects results.",
-                         no_args_is_help=True)
+cluster_app = typer.Typer(
+    help="Run workflows on a cluster through jobflow-remote: set up, runner, checks.", no_args_is_help=True
+)
+runner_app = typer.Typer(
+    help="The jobflow-remote runner that feeds the scheduler and collects results.", no_args_is_help=True
+)
 cluster_app.add_typer(runner_app, name="runner")
 console = Console()
 
@@ -42,7 +44,9 @@ def _key_values(items: list[str] | None, option: str) -> dict[str, Any]:
 
 @cluster_app.command("init")
 def init(
-    name: str = typer.Option("atomflow", "--name", "-n", help="Project name (file <projects folder>/NAME.yaml)."),
+    name: str = typer.Option(
+        "atomflow", "--name", "-n", help="Project name (file <projects folder>/NAME.yaml)."
+    ),
     host: Optional[str] = typer.Option(None, help="SSH host of the cluster (default: this machine)."),
     user: Optional[str] = typer.Option(None, help="SSH user."),
     port: Optional[int] = typer.Option(None, help="SSH port."),
@@ -56,23 +60,38 @@ def init(
     mem: Optional[str] = typer.Option(None, help="Heavy jobs: memory per node (Slurm 4G, PBS 4gb)."),
     account: Optional[str] = typer.Option(None, help="Account/project to charge (light jobs too)."),
     qos: Optional[str] = typer.Option(None, help="Slurm QOS (light jobs too)."),
-    resource: Optional[List[str]] = typer.Option(None, help="Heavy jobs: other template key, KEY=VALUE (repeat)."),
-    light_scheduler: Optional[str] = typer.Option(None, help="Light jobs' scheduler (default: --scheduler; "
-                                                  "'shell' runs them on the login node)."),
+    resource: Optional[List[str]] = typer.Option(
+        None, help="Heavy jobs: other template key, KEY=VALUE (repeat)."
+    ),
+    light_scheduler: Optional[str] = typer.Option(
+        None, help="Light jobs' scheduler (default: --scheduler; 'shell' runs them on the login node)."
+    ),
     light_partition: Optional[str] = typer.Option(None, help="Light jobs: partition (default: --partition)."),
     light_ntasks: Optional[int] = typer.Option(None, help="Light jobs: MPI tasks."),
     light_time: Optional[str] = typer.Option(None, help="Light jobs: wall time."),
     light_mem: Optional[str] = typer.Option(None, help="Light jobs: memory per node."),
-    light_resource: Optional[List[str]] = typer.Option(None, help="Light jobs: other key, KEY=VALUE (repeat)."),
-    python_env: Optional[Path] = typer.Option(None, help="Python environment with atomflow on the worker "
-                                              "(default here: this one); pre_run activates it."),
+    light_resource: Optional[List[str]] = typer.Option(
+        None, help="Light jobs: other key, KEY=VALUE (repeat)."
+    ),
+    python_env: Optional[Path] = typer.Option(
+        None,
+        help="Python environment with atomflow on the worker "
+        "(default here: this one); pre_run activates it.",
+    ),
     pre_run: Optional[str] = typer.Option(None, help="More shell lines before each job (module load …)."),
-    work_dir: Optional[Path] = typer.Option(None, help="Folder for job folders on the worker "
-                                            "(default here: <projects folder>/NAME/work)."),
-    queue_uri: Optional[str] = typer.Option(None, help="MongoDB URI for the queue (default: litemongo files "
-                                            "in the project folder; one user, one runner)."),
-    store: Optional[str] = typer.Option(None, help="Results store URI (default: atomflow's store, "
-                                        "results/store, what `atomflow query` and Results() read)."),
+    work_dir: Optional[Path] = typer.Option(
+        None, help="Folder for job folders on the worker (default here: <projects folder>/NAME/work)."
+    ),
+    queue_uri: Optional[str] = typer.Option(
+        None,
+        help="MongoDB URI for the queue (default: litemongo files "
+        "in the project folder; one user, one runner).",
+    ),
+    store: Optional[str] = typer.Option(
+        None,
+        help="Results store URI (default: atomflow's store, "
+        "results/store, what `atomflow query` and Results() read).",
+    ),
     fast_runner: bool = typer.Option(False, help="Runner delays ~1 s instead of 30 s (tests, single user)."),
     max_jobs: Optional[int] = typer.Option(None, help="At most this many jobs in the scheduler per worker."),
     force: bool = typer.Option(False, help="Overwrite an existing project file (the queue is kept)."),
@@ -83,16 +102,40 @@ def init(
 
         if host is not None and (python_env is None or work_dir is None):
             raise typer.BadParameter("with --host give --python-env and --work-dir as paths on that host")
-        heavy = Resources(partition=partition, nodes=nodes, ntasks=ntasks, cpus_per_task=cpus_per_task,
-                          time=time, mem=mem, account=account, qos=qos,
-                          extra=_key_values(resource, "--resource"))
-        light = Resources(partition=light_partition, ntasks=light_ntasks, time=light_time, mem=light_mem,
-                          extra=_key_values(light_resource, "--light-resource"))
+        heavy = Resources(
+            partition=partition,
+            nodes=nodes,
+            ntasks=ntasks,
+            cpus_per_task=cpus_per_task,
+            time=time,
+            mem=mem,
+            account=account,
+            qos=qos,
+            extra=_key_values(resource, "--resource"),
+        )
+        light = Resources(
+            partition=light_partition,
+            ntasks=light_ntasks,
+            time=light_time,
+            mem=light_mem,
+            extra=_key_values(light_resource, "--light-resource"),
+        )
         fields: dict[str, Any] = {
-            "name": name, "host": host, "user": user, "port": port, "key_filename": key, "scheduler": scheduler,
-            "light_scheduler": light_scheduler, "heavy": heavy, "light": light, "pre_run": pre_run,
-            "work_dir": work_dir or projects_folder() / name / "work", "queue_uri": queue_uri,
-            "store_uri": store, "fast_runner": fast_runner, "max_jobs": max_jobs,
+            "name": name,
+            "host": host,
+            "user": user,
+            "port": port,
+            "key_filename": key,
+            "scheduler": scheduler,
+            "light_scheduler": light_scheduler,
+            "heavy": heavy,
+            "light": light,
+            "pre_run": pre_run,
+            "work_dir": work_dir or projects_folder() / name / "work",
+            "queue_uri": queue_uri,
+            "store_uri": store,
+            "fast_runner": fast_runner,
+            "max_jobs": max_jobs,
         }
         if python_env is not None:
             fields["python_env"] = python_env
@@ -100,18 +143,24 @@ def init(
         path = write_project(config, force=force)
         content = config.project_dict()
         console.print(f"project [bold]{name}[/]: {path}")
+        schedulers = {"heavy": config.scheduler, "light": config.light_scheduler or config.scheduler}
         for wname, worker in content["workers"].items():
             where = worker.get("host", "this machine")
-            console.print(f"  worker {wname}: {worker['scheduler_type']} on {where}, resources "
-                          f"{worker.get('resources') or 'scheduler defaults'}, jobs in {worker['work_dir']}")
-        console.print(f"  queue: {'MongoDB ' + queue_uri if queue_uri else 'litemongo ' + str(config.base_dir() / 'queue')}")
+            console.print(
+                f"  worker {wname}: {schedulers[wname]} on {where}, resources "
+                f"{worker.get('resources') or 'scheduler defaults'}, jobs in {worker['work_dir']}"
+            )
+        queue = f"MongoDB {queue_uri}" if queue_uri else f"litemongo {config.base_dir() / 'queue'}"
+        console.print(f"  queue: {queue}")
         from atomflow.store import describe_store_uri
 
         console.print(f"  results: {describe_store_uri(store)}")
         if fast_runner:
             console.print("  runner delays: ~1 s")
-        console.print(f"next: atomflow cluster runner start{_project_flag(name)} · atomflow submit paper "
-                      f"--calculator NAME{_project_flag(name)} · atomflow status{_project_flag(name)}")
+        console.print(
+            f"next: atomflow cluster runner start{_project_flag(name)} · atomflow submit paper "
+            f"--calculator NAME{_project_flag(name)} · atomflow status{_project_flag(name)}"
+        )
     except (AtomflowError, ValueError) as exc:
         _fail(exc)
 
@@ -134,8 +183,10 @@ def runner_start(project: Optional[str] = typer.Option(None, "--project", "-p", 
 
 
 @runner_app.command("stop")
-def runner_stop(project: Optional[str] = typer.Option(None, "--project", "-p", help=PROJECT_HELP),
-                wait: bool = typer.Option(True, help="Wait until it has stopped.")) -> None:
+def runner_stop(
+    project: Optional[str] = typer.Option(None, "--project", "-p", help=PROJECT_HELP),
+    wait: bool = typer.Option(True, help="Wait until it has stopped."),
+) -> None:
     """Stop the runner daemon."""
     try:
         from atomflow.cluster.runner import stop_daemon
@@ -157,8 +208,10 @@ def runner_status(project: Optional[str] = typer.Option(None, "--project", "-p",
 
 
 @runner_app.command("run")
-def runner_run(project: Optional[str] = typer.Option(None, "--project", "-p", help=PROJECT_HELP),
-               max_seconds: Optional[int] = typer.Option(None, help="Give up after this many seconds.")) -> None:
+def runner_run(
+    project: Optional[str] = typer.Option(None, "--project", "-p", help=PROJECT_HELP),
+    max_seconds: Optional[int] = typer.Option(None, help="Give up after this many seconds."),
+) -> None:
     """Run the runner here until every job has finished or failed (no daemon)."""
     try:
         from atomflow.cluster.runner import run_until_done
@@ -172,11 +225,13 @@ def runner_run(project: Optional[str] = typer.Option(None, "--project", "-p", he
 @cluster_app.command("check")
 def check(
     calculator: Optional[str] = typer.Option(None, "--calculator", "-c", help="Build this calculator there."),
-    path: Optional[List[str]] = typer.Option(None, "--path", help="A file the study needs on the worker (repeat)."),
+    path: Optional[List[str]] = typer.Option(
+        None, "--path", help="A file the study needs on the worker (repeat)."
+    ),
     worker: Optional[str] = typer.Option(None, help="Worker to check (default: the heavy one)."),
     project: Optional[str] = typer.Option(None, "--project", "-p", help=PROJECT_HELP),
 ) -> None:
-    """Submit one small job that checks the worker: atomflow imports, the calculator builds, files are there."""
+    """Submit one small job that checks a worker: atomflow imports, the calculator builds, files are there."""
     try:
         from atomflow.cluster.checks import check_worker
         from atomflow.cluster.project import atomflow_metadata, load_project
@@ -191,8 +246,9 @@ def check(
 
 def submit(
     workflow: str = typer.Argument(..., help="Workflow name: a file in workflows/ (paper, demo)."),
-    calculator: Optional[str] = typer.Option(None, "--calculator", "-c",
-                                             help="Calculator spec; several, comma-separated: one study each."),
+    calculator: Optional[str] = typer.Option(
+        None, "--calculator", "-c", help="Calculator spec; several, comma-separated: one study each."
+    ),
     project: Optional[str] = typer.Option(None, "--project", "-p", help=PROJECT_HELP),
     worker: Optional[str] = typer.Option(None, help="Send every job to this worker (no heavy/light split)."),
     heavy_worker: Optional[str] = typer.Option(None, help="Worker for relaxations, statics, CI-NEB."),
@@ -203,7 +259,7 @@ def submit(
     try:
         from atomflow.cli import split_calculators
         from atomflow.cluster.project import load_project
-        from atomflow.cluster.submit import resource_plan, submit_flow
+        from atomflow.cluster.submit import quiet_iterflow, resource_plan, submit_flow
         from atomflow.workflows import load_workflow
 
         definition = load_workflow(workflow)
@@ -213,18 +269,28 @@ def submit(
             flow = definition.make_flow(spec)
             label = spec or "default calculator"
             if dry_run:
-                table = Table("job", "class", "worker", title=f"{workflow} with {label} (jobs made at run time "
-                              "follow the same rules)")
-                for job, _ in flow.iterflow():
+                table = Table(
+                    "job",
+                    "class",
+                    "worker",
+                    title=f"{workflow} with {label} (jobs made at run time follow the same rules)",
+                )
+                with quiet_iterflow():
+                    jobs = [job for job, _ in flow.iterflow()]
+                for job in jobs:
                     job_class = plan.classify(job)
                     table.add_row(job.name, job_class, plan.config_for(job_class).worker)
                 console.print(table)
                 continue
             ids = submit_flow(flow, project=proj.name, plan=plan)
-            console.print(f"[bold]{workflow}[/] with {label}: {len(ids)} jobs submitted to project {proj.name} "
-                          f"(db ids {ids[0]}–{ids[-1]}; heavy → {plan.heavy.worker}, light → {plan.light.worker})")
+            console.print(
+                f"[bold]{workflow}[/] with {label}: {len(ids)} jobs submitted to project {proj.name} "
+                f"(db ids {ids[0]}–{ids[-1]}; heavy → {plan.heavy.worker}, light → {plan.light.worker})"
+            )
         if not dry_run:
-            console.print("the runner sends them to the scheduler: `atomflow cluster runner start` if it is not up")
+            console.print(
+                "the runner sends them to the scheduler: `atomflow cluster runner start` if it is not up"
+            )
     except AtomflowError as exc:
         _fail(exc)
 
@@ -261,7 +327,9 @@ def _print_counts(rows: list) -> None:
     console.print(" · ".join(f"{state} {n}" for state, n in sorted(counts.items())))
     failed = [r for r in rows if r.state in ("FAILED", "REMOTE_ERROR")]
     for row in failed:
-        console.print(f"  [red]{row.state}[/] {row.db_id} {row.name}: {row.error_line or 'no error recorded'}")
+        console.print(
+            f"  [red]{row.state}[/] {row.db_id} {row.name}: {row.error_line or 'no error recorded'}"
+        )
     if failed:
         console.print("fix the cause, then `atomflow retry DB_ID` (or `--all-failed`)")
 
@@ -285,7 +353,9 @@ def retry(
         if not changed:
             console.print("no failed jobs")
             return
-        console.print(f"back in the queue: {', '.join(changed)} (children included); the runner picks them up")
+        console.print(
+            f"back in the queue: {', '.join(changed)} (children included); the runner picks them up"
+        )
     except AtomflowError as exc:
         _fail(exc)
 

@@ -6,4 +6,4 @@ from atomflow.errors import AtomflowError
 
 
 class ClusterError(AtomflowError, RuntimeError):
-    """A cluster project is missing or invalid, or jobflow-remote refused an action; the message says what to do."""
+    """A cluster project is missing or invalid, or jobflow-remote refused an action; the message says why."""

@@ -1,11 +1,11 @@
 """The jobflow-remote project `atomflow cluster init` writes: workers, queue store, results store, runner.
 
 A project is one YAML file in jobflow-remote's projects folder (``~/.jfremote/<name>.yaml``, or
-``$JFREMOTE_PROJECTS_FOLDER``). It defines two workers on the same machine or SSH host, ``heavy`` (relaxations,
-statics, CI-NEB) and ``light`` (generate, fit, analyse), each with its scheduler resources; the ``pre_run`` of
-both activates the Python environment that has atomflow. Compute jobs never open a database: they write
-their outputs to files in their run folder, and the runner (on the machine where you type ``atomflow``) moves
-them into the results store, the same store ``atomflow.Results`` reads.
+``$JFREMOTE_PROJECTS_FOLDER``). It defines two workers on the same machine or SSH host, ``heavy``
+(relaxations, statics, CI-NEB) and ``light`` (generate, fit, analyse), each with its scheduler resources;
+the ``pre_run`` of both activates the Python environment that has atomflow. Compute jobs never open a
+database: they write their outputs to files in their run folder, and the runner (on the machine where you
+type ``atomflow``) moves them into the results store, the same store ``atomflow.Results`` reads.
 
 Queue store: a MongoDB URI (``--queue-uri``; what a multi-user or multi-machine setup needs), or by default a
 server-less litemongo file store in the project folder (single user, one runner with ``--single``).
@@ -43,14 +43,15 @@ _TIME = re.compile(r"^(\d+-)?\d{1,3}(:\d{2}){0,2}$")
 
 
 def jfr_settings():
-    """jobflow-remote's settings read now (env ``JFREMOTE_*``, ``~/.jfremote.yaml``), not its import-time copy."""
+    """jobflow-remote's settings read now (``JFREMOTE_*``, ``~/.jfremote.yaml``), not its import-time copy."""
     try:
         from jobflow_remote.config.settings import JobflowRemoteSettings
     except ImportError as exc:
         from atomflow.errors import MissingDependencyError
 
-        raise MissingDependencyError("Cluster submission needs jobflow-remote: pip install 'atomflow[cluster]' "
-                                     "(make install does).") from exc
+        raise MissingDependencyError(
+            "Cluster submission needs jobflow-remote: pip install 'atomflow[cluster]' (make install does)."
+        ) from exc
 
     return JobflowRemoteSettings()
 
@@ -76,7 +77,9 @@ class Resources(BaseModel):
     ntasks: int | None = Field(None, ge=1, description="MPI tasks per job.")
     cpus_per_task: int | None = Field(None, ge=1, description="Threads per task.")
     time: str | None = Field(None, description="Wall time, [D-]HH:MM:SS.")
-    mem: str | None = Field(None, description="Memory per node as the scheduler writes it (Slurm 4G, PBS 4gb).")
+    mem: str | None = Field(
+        None, description="Memory per node as the scheduler writes it (Slurm 4G, PBS 4gb)."
+    )
     account: str | None = None
     qos: str | None = None
     extra: dict[str, Any] = Field(default_factory=dict, description="Other qtoolkit template keys, verbatim.")
@@ -91,9 +94,16 @@ class Resources(BaseModel):
     def for_scheduler(self, scheduler: str) -> dict[str, Any]:
         """qtoolkit template values for ``scheduler``; keys a scheduler has no use for raise."""
         if scheduler == "slurm":
-            out = {"partition": self.partition, "nodes": self.nodes, "ntasks": self.ntasks,
-                   "cpus_per_task": self.cpus_per_task, "time": self.time, "mem": self.mem,
-                   "account": self.account, "qos": self.qos}
+            out = {
+                "partition": self.partition,
+                "nodes": self.nodes,
+                "ntasks": self.ntasks,
+                "cpus_per_task": self.cpus_per_task,
+                "time": self.time,
+                "mem": self.mem,
+                "account": self.account,
+                "qos": self.qos,
+            }
         elif scheduler == "pbs":
             if self.qos:
                 raise ClusterError("PBS has no QOS option; leave --qos out (or use --resource KEY=VALUE).")
@@ -105,7 +115,9 @@ class Resources(BaseModel):
         elif scheduler == "shell":
             given = [k for k, v in self.model_dump(exclude={"extra"}).items() if v is not None]
             if given:
-                raise ClusterError(f"The shell scheduler runs jobs directly and takes no resources ({', '.join(given)}).")
+                raise ClusterError(
+                    f"The shell scheduler runs jobs directly and takes no resources ({', '.join(given)})."
+                )
             out = {}
         else:
             raise ClusterError(f"Unknown scheduler {scheduler!r}: use slurm, pbs or shell.")
@@ -125,13 +137,16 @@ def _check_template_keys(scheduler: str, values: dict[str, Any]) -> None:
     known = set(QTemplate(scheduler_mapping[scheduler]().header_template).get_identifiers())
     unknown = sorted(set(values) - known)
     if unknown:
-        hints = "; ".join(f"{k}: did you mean {', '.join(m)}?" for k in unknown
-                          if (m := difflib.get_close_matches(k, known, n=3, cutoff=0.6)))
+        hints = "; ".join(
+            f"{k}: did you mean {', '.join(m)}?"
+            for k in unknown
+            if (m := difflib.get_close_matches(k, known, n=3, cutoff=0.6))
+        )
         raise ClusterError(f"The {scheduler} template has no {', '.join(unknown)}. {hints}".strip())
 
 
 class ClusterConfig(BaseModel):
-    """Everything `atomflow cluster init` asks; :meth:`project_dict` turns it into the jobflow-remote project."""
+    """What `atomflow cluster init` asks; :meth:`project_dict` turns it into the jobflow-remote project."""
 
     name: str = DEFAULT_PROJECT
     host: str | None = Field(None, description="SSH host of the cluster; None: this machine (local worker).")
@@ -139,18 +154,29 @@ class ClusterConfig(BaseModel):
     port: int | None = Field(None, description="SSH port.")
     key_filename: str | None = Field(None, description="SSH private key file.")
     scheduler: Scheduler = "slurm"
-    light_scheduler: Scheduler | None = Field(None, description="Scheduler of light jobs (default: scheduler); "
-                                              "'shell' runs them on the login node without queueing.")
+    light_scheduler: Scheduler | None = Field(
+        None,
+        description="Scheduler of light jobs (default: scheduler); "
+        "'shell' runs them on the login node without queueing.",
+    )
     heavy: Resources = Field(default_factory=Resources)
-    light: Resources = Field(default_factory=Resources,
-                             description="Resources of light jobs; partition, account and qos default to heavy's.")
-    python_env: Path = Field(default_factory=lambda: Path(sys.prefix),
-                             description="Environment (venv/conda prefix) with atomflow on the worker.")
+    light: Resources = Field(
+        default_factory=Resources,
+        description="Resources of light jobs; partition, account and qos default to heavy's.",
+    )
+    python_env: Path = Field(
+        default_factory=lambda: Path(sys.prefix),
+        description="Environment (venv/conda prefix) with atomflow on the worker.",
+    )
     pre_run: str | None = Field(None, description="More commands before each job, e.g. 'module load vasp'.")
     work_dir: Path = Field(description="Absolute folder on the worker where job folders are made.")
     queue_uri: str | None = Field(None, description="MongoDB URI of the queue; None: litemongo files.")
-    store_uri: str | None = Field(None, description="Results store (atomflow store URI); None: atomflow's default.")
-    fast_runner: bool = Field(False, description="Runner delays of ~1 s (tests, single user) instead of 30 s.")
+    store_uri: str | None = Field(
+        None, description="Results store (atomflow store URI); None: atomflow's default."
+    )
+    fast_runner: bool = Field(
+        False, description="Runner delays of ~1 s (tests, single user) instead of 30 s."
+    )
     max_jobs: int | None = Field(None, ge=1, description="At most this many jobs queued per worker at once.")
 
     @field_validator("name")
@@ -167,11 +193,16 @@ class ClusterConfig(BaseModel):
         if not self.python_env.is_absolute():
             raise ValueError(f"python_env must be an absolute path on the worker, got {self.python_env}")
         if self.queue_uri and not self.queue_uri.startswith(("mongodb://", "mongodb+srv://")):
-            raise ValueError("queue_uri must be a MongoDB URI (mongodb://… or mongodb+srv://…); leave it out "
-                             "for the server-less litemongo queue")
+            raise ValueError(
+                "queue_uri must be a MongoDB URI (mongodb://… or mongodb+srv://…); leave it out "
+                "for the server-less litemongo queue"
+            )
         if (self.light_scheduler or self.scheduler) != "shell":
-            inherited = {k: getattr(self.heavy, k) for k in ("partition", "account", "qos")
-                         if getattr(self.light, k) is None and getattr(self.heavy, k) is not None}
+            inherited = {
+                k: getattr(self.heavy, k)
+                for k in ("partition", "account", "qos")
+                if getattr(self.light, k) is None and getattr(self.heavy, k) is not None
+            }
             self.light = self.light.model_copy(update=inherited)
         return self
 
@@ -179,12 +210,16 @@ class ClusterConfig(BaseModel):
         return projects_folder() / self.name
 
     def queue_store(self) -> dict[str, Any]:
-        """The queue store as a serialized maggma MongoStore (subclass), which jobflow-remote loads by @class."""
+        """The queue store: a serialized maggma MongoStore (subclass); jobflow-remote loads it by @class."""
         if self.queue_uri:
             from maggma.stores import MongoStore
 
-            store = MongoStore(database=QUEUE_DATABASE, collection_name="jobs", uri=self.queue_uri,
-                               mongoclient_kwargs={"serverSelectionTimeoutMS": 5000})
+            store = MongoStore(
+                database=QUEUE_DATABASE,
+                collection_name="jobs",
+                uri=self.queue_uri,
+                mongoclient_kwargs={"serverSelectionTimeoutMS": 5000},
+            )
         else:
             from atomflow.store import LiteMongoStore
 
@@ -201,16 +236,19 @@ class ClusterConfig(BaseModel):
         pre_run = f"source {self.python_env / 'bin' / 'activate'}"
         if self.pre_run:
             pre_run += "\n" + self.pre_run
+        from atomflow.cluster.schedulers import scheduler_type
+
         worker: dict[str, Any] = {
             "type": "local" if self.host is None else "remote",
-            "scheduler_type": scheduler,
+            "scheduler_type": scheduler_type(scheduler),  # qtoolkit's, with job names sbatch accepts
             "work_dir": str(self.work_dir),
             "pre_run": pre_run,
             "resources": resources.for_scheduler(scheduler) or None,
         }
         if self.host is not None:
-            worker.update({"host": self.host, "user": self.user, "port": self.port,
-                           "key_filename": self.key_filename})
+            worker.update(
+                {"host": self.host, "user": self.user, "port": self.port, "key_filename": self.key_filename}
+            )
         if self.max_jobs:
             worker["max_jobs"] = self.max_jobs
         return {k: v for k, v in worker.items() if v is not None}
@@ -228,8 +266,13 @@ class ClusterConfig(BaseModel):
             },
             "queue": {"store": self.queue_store()},
             "jobstore": self.jobstore(),
-            "metadata": {"atomflow": {"heavy_worker": HEAVY_WORKER, "light_worker": LIGHT_WORKER,
-                                      "queue": "mongodb" if self.queue_uri else "litemongo"}},
+            "metadata": {
+                "atomflow": {
+                    "heavy_worker": HEAVY_WORKER,
+                    "light_worker": LIGHT_WORKER,
+                    "queue": "mongodb" if self.queue_uri else "litemongo",
+                }
+            },
         }
         if self.fast_runner:
             project["runner"] = dict(FAST_RUNNER)
@@ -237,10 +280,16 @@ class ClusterConfig(BaseModel):
 
 
 def write_project(config: ClusterConfig, force: bool = False) -> Path:
-    """Validate the project with jobflow-remote, write it, and make its queue ready (once). Returns the file."""
+    """Validate the project with jobflow-remote, write it, make its queue ready (once); returns the file."""
     from jobflow_remote.config.base import Project
 
     path = project_file(config.name)
+    activate = config.python_env / "bin" / "activate"
+    if config.host is None and not activate.exists():
+        raise ClusterError(
+            f"{activate} does not exist: give --python-env the folder of the virtual environment "
+            "that has atomflow (its bin/activate is sourced before each job)."
+        )
     if path.exists() and not force:
         raise ClusterError(f"{path} exists. Pass --force to overwrite it (the queue and its jobs are kept).")
     content = config.project_dict()
@@ -253,9 +302,11 @@ def write_project(config: ClusterConfig, force: bool = False) -> Path:
     if config.host is None:
         config.work_dir.mkdir(parents=True, exist_ok=True)
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = (f"# jobflow-remote project written by `atomflow cluster init` ({config.name}).\n"
-              "# Edit freely; `jf -p NAME project check` verifies it. Workers: heavy = relax/static/NEB jobs,\n"
-              "# light = generate/fit/analyse jobs (atomflow.cluster.resources).\n")
+    header = (
+        f"# jobflow-remote project written by `atomflow cluster init` ({config.name}).\n"
+        "# Edit freely; `jf -p NAME project check` verifies it. Workers: heavy = relax/static/NEB jobs,\n"
+        "# light = generate/fit/analyse jobs (atomflow.cluster.resources).\n"
+    )
     path.write_text(header + _yaml_text(content))
     init_queue(project)
     return path
@@ -265,7 +316,6 @@ def _yaml_text(content: dict[str, Any]) -> str:
     import io
 
     from ruamel.yaml import YAML  # jobflow-remote's own YAML library (and loader)
-
     from ruamel.yaml.scalarstring import SingleQuotedScalarString
 
     def quote_times(value: Any) -> Any:
@@ -306,8 +356,10 @@ def load_project(name: str | None = None) -> Any:
     path = project_file(name)
     if not path.exists():
         others = sorted(p.stem for p in path.parent.glob("*.yaml")) if path.parent.exists() else []
-        raise ClusterError(f"No cluster project {path.stem!r} ({path} does not exist). Create it with "
-                           "`atomflow cluster init`" + (f"; projects there: {', '.join(others)}." if others else "."))
+        raise ClusterError(
+            f"No cluster project {path.stem!r} ({path} does not exist). Create it with "
+            "`atomflow cluster init`" + (f"; projects there: {', '.join(others)}." if others else ".")
+        )
     try:
         return Project.model_validate(loadfn(path, cls=None))
     except Exception as exc:
@@ -322,13 +374,17 @@ def job_controller(name: str | None = None) -> Any:
     try:
         return JobController.from_project(project)
     except Exception as exc:
-        raise ClusterError(f"The queue of project {project.name!r} does not answer ({type(exc).__name__}: "
-                           f"{exc}). Check queue.store in {project_file(project.name)}.") from exc
+        raise ClusterError(
+            f"The queue of project {project.name!r} does not answer ({type(exc).__name__}: "
+            f"{exc}). Check queue.store in {project_file(project.name)}."
+        ) from exc
 
 
 def atomflow_metadata(project: Any) -> dict[str, Any]:
-    """The workers atomflow put in the project (metadata.atomflow); defaults if the file was written by hand."""
+    """The workers atomflow put in the project (metadata.atomflow); defaults for a hand-written file."""
     meta = dict((project.metadata or {}).get("atomflow", {}))
-    meta.setdefault("heavy_worker", HEAVY_WORKER if HEAVY_WORKER in project.workers else next(iter(project.workers)))
+    meta.setdefault(
+        "heavy_worker", HEAVY_WORKER if HEAVY_WORKER in project.workers else next(iter(project.workers))
+    )
     meta.setdefault("light_worker", LIGHT_WORKER if LIGHT_WORKER in project.workers else meta["heavy_worker"])
     return meta

@@ -1,4 +1,4 @@
-"""Per-job workers and resources: heavy jobs (relaxations, statics, CI-NEB) and light ones (generate, fit, analyse).
+"""Per-job workers and resources: heavy jobs (relax, static, CI-NEB) and light ones (generate, fit, analyse).
 
 A :class:`ResourcePlan` is an ordered list of rules; the last rule that matches a job decides its class.
 :meth:`ResourcePlan.apply` writes each rule into the Flow with jobflow-remote's ``set_run_config``
@@ -47,8 +47,8 @@ class RunConfig:
 
     ``resources`` replace the worker's resources for these jobs (jobflow-remote does not merge the two). Give
     the worker's own resources to keep them: jobflow-remote turns an empty per-job value into an empty
-    ``QResources``, which the runner uses instead of the worker's (:func:`atomflow.cluster.submit.resource_plan`
-    does this).
+    ``QResources``, which the runner uses instead of the worker's
+    (:func:`atomflow.cluster.submit.resource_plan` does this).
     """
 
     worker: str
@@ -57,8 +57,11 @@ class RunConfig:
 
     def run_config_kwargs(self) -> dict[str, Any]:
         # {} (not None) so a later rule also resets resources a previous rule set.
-        return {"worker": self.worker, "resources": dict(self.resources or {}),
-                "exec_config": self.exec_config}
+        return {
+            "worker": self.worker,
+            "resources": dict(self.resources or {}),
+            "exec_config": self.exec_config,
+        }
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ class ResourcePlan:
         return result
 
     def apply(self, flow: Any) -> Any:
-        """Set worker/resources/exec_config on every job of ``flow``, now and for jobs generated at run time."""
+        """Set worker/resources/exec_config on every job of ``flow``, now and for jobs made at run time."""
         from jobflow_remote import set_run_config
 
         flow.update_config({"_set": {"pass_manager_config": False}}, dict_mod=True, dynamic=True)

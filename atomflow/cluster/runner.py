@@ -22,17 +22,25 @@ def jf_command() -> str:
     here = Path(sys.executable).parent / "jf"
     found = str(here) if here.exists() else shutil.which("jf")
     if not found:
-        raise ClusterError("jobflow-remote's `jf` command is not installed here: pip install 'atomflow[cluster]'.")
+        raise ClusterError(
+            "jobflow-remote's `jf` command is not installed here: pip install 'atomflow[cluster]'."
+        )
     return found
 
 
 def _jf(project: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess:
     # jf starts supervisord and `jf runner run` by name: this environment's bin first, activated or not
     path = os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])
-    env = {**os.environ, "PATH": path, "JFREMOTE_PROJECTS_FOLDER": str(projects_folder()),
-           "PYTHONWARNINGS": "ignore::FutureWarning", "COLUMNS": "1000"}  # quiet, unwrapped messages
-    return subprocess.run([jf_command(), "-p", project, *args], env=env, capture_output=True, text=True,
-                          timeout=timeout)
+    env = {
+        **os.environ,
+        "PATH": path,
+        "JFREMOTE_PROJECTS_FOLDER": str(projects_folder()),
+        "PYTHONWARNINGS": "ignore::FutureWarning",
+        "COLUMNS": "1000",
+    }  # quiet, unwrapped messages
+    return subprocess.run(
+        [jf_command(), "-p", project, *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def _checked(result: subprocess.CompletedProcess, what: str) -> str:
@@ -72,8 +80,10 @@ def run_until_done(project: str | None = None, max_seconds: int | None = None) -
 
     proj = load_project(project)
     if Path(jobflow_remote.SETTINGS.projects_folder).expanduser() != projects_folder():
-        raise ClusterError("jobflow-remote was imported with another JFREMOTE_PROJECTS_FOLDER; run "
-                           "`atomflow cluster runner run` in a fresh process.")
+        raise ClusterError(
+            "jobflow-remote was imported with another JFREMOTE_PROJECTS_FOLDER; run "
+            "`atomflow cluster runner run` in a fresh process."
+        )
     try:
         Runner(project_name=proj.name).run_all_jobs(max_seconds=max_seconds)
     except RuntimeError as exc:

@@ -12,6 +12,9 @@ checks, so an environment changed after import (a test, a second project) is hon
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -25,13 +28,17 @@ from atomflow.cluster.resources import ResourcePlan, RunConfig
 RETRYABLE = ("FAILED", "REMOTE_ERROR")
 
 
-def resource_plan(project: Any, worker: str | None = None, heavy_worker: str | None = None,
-                  light_worker: str | None = None) -> ResourcePlan:
+def resource_plan(
+    project: Any, worker: str | None = None, heavy_worker: str | None = None, light_worker: str | None = None
+) -> ResourcePlan:
     """Heavy/light workers for a submission: ``worker`` puts everything on one; else the project's split."""
     for name in (worker, heavy_worker, light_worker):
         if name is not None and name not in project.workers:
-            raise ClusterError(f"Worker {name!r} is not in project {project.name!r} "
-                               f"(workers: {', '.join(project.workers)}).")
+            raise ClusterError(
+                f"Worker {name!r} is not in project {project.name!r} "
+                f"(workers: {', '.join(project.workers)})."
+            )
+
     def config(name: str) -> RunConfig:
         # The worker's resources written on each job: jobflow-remote stores an empty per-job value as an empty
         # QResources, which would hide the worker's own resources instead of falling back to them.
@@ -40,13 +47,20 @@ def resource_plan(project: Any, worker: str | None = None, heavy_worker: str | N
     if worker is not None:
         return ResourcePlan(heavy=config(worker), light=config(worker), rules=())
     meta = atomflow_metadata(project)
-    return ResourcePlan(heavy=config(heavy_worker or meta["heavy_worker"]),
-                        light=config(light_worker or meta["light_worker"]))
+    return ResourcePlan(
+        heavy=config(heavy_worker or meta["heavy_worker"]), light=config(light_worker or meta["light_worker"])
+    )
 
 
-def submit_flow(flow: Any, project: str | None = None, worker: str | None = None,
-                heavy_worker: str | None = None, light_worker: str | None = None,
-                plan: ResourcePlan | None = None, priority: int = 0) -> list[str]:
+def submit_flow(
+    flow: Any,
+    project: str | None = None,
+    worker: str | None = None,
+    heavy_worker: str | None = None,
+    light_worker: str | None = None,
+    plan: ResourcePlan | None = None,
+    priority: int = 0,
+) -> list[str]:
     """Add ``flow`` to the project's queue, jobs routed by ``plan`` (default: :func:`resource_plan`).
 
     Returns the db ids of the jobs. Nothing runs until a runner (``atomflow cluster runner start``) is up.
@@ -59,20 +73,33 @@ def submit_flow(flow: Any, project: str | None = None, worker: str | None = None
     flow = get_flow(flow)
     plan.apply(flow)
     jobstore = proj.get_jobstore()
-    for job, _ in flow.iterflow():
+    with quiet_iterflow():
+        jobs = [job for job, _ in flow.iterflow()]
+    for job in jobs:
         missing = check_additional_stores(job, jobstore)
         if missing:
-            raise ClusterError(f"Job {job.name!r} writes to additional stores {missing} that the project's "
-                               "jobstore lacks; rewrite the project with `atomflow cluster init --force`.")
+            raise ClusterError(
+                f"Job {job.name!r} writes to additional stores {missing} that the project's "
+                "jobstore lacks; rewrite the project with `atomflow cluster init --force`."
+            )
     jc = job_controller(proj.name)
     try:
-        return jc.add_flow(flow=flow, worker=plan.light.worker, priority=priority)
+        with quiet_iterflow():
+            return jc.add_flow(flow=flow, worker=plan.light.worker, priority=priority)
     finally:
         jc.close()
 
 
+@contextmanager
+def quiet_iterflow() -> Iterator[None]:
+    """Silence jobflow's "Some jobs are not connected" when it walks a flow: a study is independent parts."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Some jobs are not connected", category=UserWarning)
+        yield
+
+
 def submit_workflow(name: str, calculator: str | None = None, **kwargs: Any) -> list[str]:
-    """Submit a ready-made workflow (``workflows/<name>.py``) with one calculator; kwargs: :func:`submit_flow`."""
+    """Submit a ready-made workflow (``workflows/<name>.py``) with one calculator; see :func:`submit_flow`."""
     from atomflow.workflows import load_workflow
 
     flow = load_workflow(name).make_flow(calculator)
@@ -100,8 +127,13 @@ class JobRow:
         return lines[-1] if lines else None
 
 
-def job_states(project: str | None = None, states: list[str] | None = None, flow_id: str | None = None,
-               name: str | None = None, limit: int = 0) -> list[JobRow]:
+def job_states(
+    project: str | None = None,
+    states: list[str] | None = None,
+    flow_id: str | None = None,
+    name: str | None = None,
+    limit: int = 0,
+) -> list[JobRow]:
     """Jobs of the project by db id: name, state, worker, last update (UTC), error if any.
 
     ``limit``: only the ``limit`` most recently updated jobs (0: all).
@@ -114,14 +146,25 @@ def job_states(project: str | None = None, states: list[str] | None = None, flow
             wanted = [JobState(s.upper()) for s in states] if states else None
         except ValueError as exc:
             raise ClusterError(f"{exc}. States: {', '.join(s.value for s in JobState)}.") from exc
-        infos = jc.get_jobs_info(states=wanted, flow_ids=flow_id, name=name, sort=[("updated_on", -1)], limit=limit)
+        infos = jc.get_jobs_info(
+            states=wanted, flow_ids=flow_id, name=name, sort=[("updated_on", -1)], limit=limit
+        )
         flows = {}
         if infos:
             for doc in jc.flows.find({"jobs": {"$in": [i.uuid for i in infos]}}, {"uuid": 1, "jobs": 1}):
                 flows.update({uuid: doc["uuid"] for uuid in doc["jobs"]})
-        rows = [JobRow(db_id=i.db_id, name=i.name, state=i.state.value, worker=i.worker, updated=i.updated_on,
-                       flow_id=flows.get(i.uuid), error=i.error or (i.remote.error if i.remote else None))
-                for i in infos]
+        rows = [
+            JobRow(
+                db_id=i.db_id,
+                name=i.name,
+                state=i.state.value,
+                worker=i.worker,
+                updated=i.updated_on,
+                flow_id=flows.get(i.uuid),
+                error=i.error or (i.remote.error if i.remote else None),
+            )
+            for i in infos
+        ]
     finally:
         jc.close()
     return sorted(rows, key=lambda r: (_numeric(r.db_id), r.db_id))
@@ -132,8 +175,9 @@ def _numeric(db_id: str) -> int:
     return int(digits) if digits else 0
 
 
-def retry_jobs(job_ids: list[str] | None = None, all_failed: bool = False,
-               project: str | None = None) -> list[str]:
+def retry_jobs(
+    job_ids: list[str] | None = None, all_failed: bool = False, project: str | None = None
+) -> list[str]:
     """Put failed jobs back in the queue; returns the db ids changed (children included).
 
     FAILED (the job raised): jobflow-remote's ``rerun_job`` (back to READY, waiting children reset).
@@ -161,7 +205,9 @@ def retry_jobs(job_ids: list[str] | None = None, all_failed: bool = False,
                 elif state == "FAILED":
                     changed.extend(jc.rerun_job(db_id=db_id))
                 else:
-                    raise ClusterError(f"Job {db_id} is {state}; only {' or '.join(RETRYABLE)} jobs are retried.")
+                    raise ClusterError(
+                        f"Job {db_id} is {state}; only {' or '.join(RETRYABLE)} jobs are retried."
+                    )
             except ClusterError:
                 raise
             except Exception as exc:  # jobflow-remote's ValueError / JobLockedError say why
