@@ -46,7 +46,8 @@ def write_report(store: str | None = None, directory: str | Path | None = None) 
 
 Made {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC by atomflow {__version__} from the store
 {describe_store_uri(store)} (nothing recomputed). Calculators: {", ".join(study.calculators)}.
-Paper values: VASP/PBE (see ../shared/reference/paper.md); a committee of calculators shows mean ± half range.
+Paper values: VASP/PBE (see ../shared/reference/paper.md); a committee of calculators shows mean ± half range over its converged, unflagged results
+(flagged results are listed with their flags, never averaged in).
 
 Structures:
 {structures}

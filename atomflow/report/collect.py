@@ -17,6 +17,10 @@ def system_of(doc: Any) -> str:
     label = doc.provenance.structure_label or getattr(doc, "label", None) or ""
     if "Na7Sn12" in label:
         return "Na7Sn12"
+    # Defect-cell documents may carry the cell's formula (Na31Cl32); the structure label names the host.
+    for system, prefix in (("NaCl", "NaCl"), ("Na", "bcc Na")):
+        if label.startswith(prefix):
+            return system
     return doc.formula
 
 

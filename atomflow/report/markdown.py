@@ -15,6 +15,12 @@ def fmt(value: float | None, digits: int = 2) -> str:
     return "—" if value is None else f"{value:.{digits}f}"
 
 
+def trusted(doc: Any) -> bool:
+    """Only converged, unflagged, stable results enter a committee value; the others show with their flags."""
+    return (getattr(doc, "converged", True) is not False and getattr(doc, "mechanically_stable", True) is not False
+            and not (getattr(doc, "flags", None) or []))
+
+
 def spread(values: list[float], digits: int = 2) -> str:
     """One value, or mean ± half the range over a committee of calculators."""
     if not values:
@@ -71,7 +77,7 @@ def youngs_table(study: StudyResults) -> str:
             rows.append([ref.quantity, fmt(ref.paper, 1), _ref(ref), "missing: the elastic flow has not run "
                          "for this system in the store", "—", "—"])
             continue
-        voigt = [d.youngs_modulus_voigt for d in docs.values() if d.youngs_modulus_voigt is not None]
+        voigt = [d.youngs_modulus_voigt for d in docs.values() if d.youngs_modulus_voigt is not None and trusted(d)]
         rows.append([
             ref.quantity + (" †" if study.labels.get(system, ("", False))[1] else ""),
             fmt(ref.paper, 1), _ref(ref),
@@ -103,10 +109,10 @@ def barrier_table(study: StudyResults) -> str:
     rows = []
     nacl = study.barriers.get("NaCl", {})
     ref = BARRIERS["NaCl"]
-    values = [min(h.values(), key=lambda d: d.forward_barrier).forward_barrier for h in nacl.values() if h]
+    best = {c: min(h.values(), key=lambda d: d.forward_barrier) for c, h in nacl.items() if h}
+    values = [d.forward_barrier for d in best.values() if trusted(d)]
     rows.append([ref.quantity, fmt(ref.paper), _ref(ref),
-                 per_calc({c: min(h.values(), key=lambda d: d.forward_barrier) for c, h in nacl.items() if h},
-                          lambda d: f"{d.forward_barrier:.3f} eV ({d.name}, {d.hop_length:.2f} Å)")
+                 per_calc(best, lambda d: f"{d.forward_barrier:.3f} eV ({d.name}, {d.hop_length:.2f} Å)")
                  if nacl else "missing: no NaCl migration result in the store",
                  spread(values, 3) if values else "—",
                  deviation(statistics.fmean(values) if values else None, ref.paper, relative=False)])
@@ -118,9 +124,10 @@ def barrier_table(study: StudyResults) -> str:
         hop = key.split(" ", 1)[1]
         found = {c: h[hop] for c, h in study.barriers.get("Na7Sn12", {}).items() if hop in h and not sn_stand_in}
         if found:
-            vals = [d.forward_barrier for d in found.values()]
+            vals = [d.forward_barrier for d in found.values() if trusted(d)]
             rows.append([ref.quantity, fmt(ref.paper), "—", per_calc(found, lambda d: f"{d.forward_barrier:.3f} eV"),
-                         spread(vals, 3), deviation(statistics.fmean(vals), ref.paper, relative=False)])
+                         spread(vals, 3), deviation(statistics.fmean(vals) if vals else None, ref.paper,
+                                                    relative=False)])
         else:
             if not have_sn:
                 reason = "missing: no Na7Sn12 migration result in the store"
@@ -153,7 +160,7 @@ def vacancy_table(study: StudyResults) -> str:
     ref = VACANCY["Na7Sn12"]
     bcc = {c: v["bcc_Na"] for c, v in sn.items() if "bcc_Na" in v}
     hull = {c: v[k] for c, v in sn.items() for k in v if k.startswith("hull")}
-    vals = [d.e_f_min for d in bcc.values()]
+    vals = [d.e_f_min for d in bcc.values() if trusted(d)]
     label = ref.quantity + (" †" if study.labels.get("Na7Sn12", ("", False))[1] else "")
     rows.append([label, fmt(ref.paper), "—",
                  per_calc(bcc, lambda d: f"{d.e_f_min:.2f} eV (lowest of {len(d.sites)} sites, μ_Na = bcc Na)")
@@ -167,7 +174,7 @@ def vacancy_table(study: StudyResults) -> str:
     nacl = study.vacancy.get("NaCl", {})
     ref = VACANCY["NaCl"]
     sch = {c: v["bcc_Na"] for c, v in nacl.items() if "bcc_Na" in v and v["bcc_Na"].schottky}
-    vals = [d.schottky.e_schottky for d in sch.values()]
+    vals = [d.schottky.e_schottky for d in sch.values() if d.schottky.converged]
     rows.append(["NaCl neutral V_Na (μ_Na = bcc Na; not the physical defect in an ionic crystal)", "—", "—",
                  per_calc({c: v["bcc_Na"] for c, v in nacl.items() if "bcc_Na" in v},
                           lambda d: f"{d.e_f_min:.2f} eV") if nacl else "missing", "—", "—"])
