@@ -1,9 +1,11 @@
 """The results store: a jobflow JobStore on an embedded file store by default, MongoDB by URI.
 
-The default is litemongo (MongoDB's API over SQLite files) under ``results/store``: no server,
-persistent, and safe with several processes writing at once (measured: 600 of 600 concurrent
-writes kept, where JSONStore lost half; see ../shared/reference/local-cluster.md). Large arrays
-(trajectories, image paths) go to the additional store ``data``, not into the main documents.
+The default is one SQLite file, ``results/store/atomflow.sqlite`` (:class:`~atomflow.sqlite_store.SQLiteStore`):
+no server, persistent, indexed on the fields jobflow and atomflow look up, and safe with several
+processes writing at once (WAL journal). JSONStore loses concurrent writes and MontyStore races on
+first open (../shared/reference/local-cluster.md); litemongo keeps every write but has no indexes, so
+its lookups slow down as results accumulate (see sqlite_store.py). Large arrays (trajectories, NEB
+images) go to the additional store ``data``, not into the main documents.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from maggma.stores import MemoryStore, MongoStore
 
 from atomflow.errors import StoreError
 from atomflow.settings import get_settings
+from atomflow.sqlite_store import SQLiteStore
 
 #: Name of the additional store that holds large arrays (jobflow ``@job(data=...)``).
 DATA_STORE = "data"
@@ -61,13 +64,23 @@ class LiteMongoStore(MongoStore):
         return hash((self.path, self.database, self.collection_name))
 
 
+#: File of the embedded store inside its directory.
+STORE_FILE = "atomflow.sqlite"
+
+
 def describe_store_uri(uri: str | None = None) -> str:
     """The store a URI (or the settings) points at, for messages and the CLI."""
     settings = get_settings()
     uri = uri if uri is not None else settings.store_uri
     if uri is None:
-        return f"litemongo://{settings.results_dir / 'store'}"
+        return f"sqlite://{settings.results_dir / 'store' / STORE_FILE}"
     return uri
+
+
+def _sqlite_path(location: str) -> Path:
+    """A directory (the file inside it) or a .sqlite/.db file."""
+    path = Path(location).expanduser()
+    return path if path.suffix in (".sqlite", ".db") else path / STORE_FILE
 
 
 def get_store(uri: str | None = None, database: str | None = None) -> JobStore:
@@ -84,22 +97,28 @@ def get_store(uri: str | None = None, database: str | None = None) -> JobStore:
         return make("outputs"), {DATA_STORE: make("outputs_data")}
 
     if uri is None:
-        path = settings.results_dir / "store"
-        docs, extra = pair(lambda coll: LiteMongoStore(path, database, coll))
+        path = settings.results_dir / "store" / STORE_FILE
+        docs, extra = pair(lambda coll: SQLiteStore(path, coll))
+    elif uri.startswith("sqlite://"):
+        path = _sqlite_path(uri.removeprefix("sqlite://"))
+        docs, extra = pair(lambda coll: SQLiteStore(path, coll))
     elif uri.startswith("memory://"):
         docs, extra = pair(lambda coll: MemoryStore(collection_name=f"{uri}{database}/{coll}"))
     elif uri.startswith(("mongodb://", "mongodb+srv://")):
         docs, extra = pair(lambda coll: MongoStore(
             database=database, collection_name=coll, uri=uri,
             mongoclient_kwargs={"serverSelectionTimeoutMS": 5000}))
+    elif uri.startswith("litemongo://"):
+        path = Path(uri.removeprefix("litemongo://")).expanduser()
+        docs, extra = pair(lambda coll: LiteMongoStore(path, database, coll))
+    elif "://" in uri:
+        raise StoreError(
+            f"Unsupported store URI {uri!r}. Use a directory or .sqlite file path, sqlite:///path, "
+            "mongodb://host/…, litemongo:///path/to/dir, or memory://."
+        )
     else:
-        path = uri.removeprefix("litemongo://")
-        if "://" in path:
-            raise StoreError(
-                f"Unsupported store URI {uri!r}. Use mongodb://host/…, litemongo:///path/to/dir, a directory "
-                "path, or memory://."
-            )
-        docs, extra = pair(lambda coll: LiteMongoStore(Path(path).expanduser(), database, coll))
+        path = _sqlite_path(uri)
+        docs, extra = pair(lambda coll: SQLiteStore(path, coll))
     return JobStore(docs, additional_stores=extra)
 
 
@@ -108,7 +127,7 @@ def open_store(uri: str | None = None, database: str | None = None) -> JobStore:
     store = get_store(uri, database)
     try:
         store.connect()
-        store.docs_store._collection.find_one({})  # a server that does not answer fails here
+        store.docs_store.count({"uuid": None})  # a server that does not answer fails here
     except StoreError:
         raise
     except Exception as exc:

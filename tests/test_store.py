@@ -11,6 +11,7 @@ import pytest
 from jobflow import Flow, job, run_locally
 
 from atomflow.errors import StoreError
+from atomflow.sqlite_store import SQLiteStore
 from atomflow.store import DATA_STORE, LiteMongoStore, open_store
 
 
@@ -71,8 +72,15 @@ def test_large_arrays_go_to_the_additional_store(tmp_path):
 def test_default_store_lives_under_results_dir(tmp_path, monkeypatch):
     monkeypatch.setenv("ATOMFLOW_RESULTS_DIR", str(tmp_path / "elsewhere"))
     store = open_store()
+    assert isinstance(store.docs_store, SQLiteStore)
+    assert str(tmp_path / "elsewhere" / "store" / "atomflow.sqlite") == store.docs_store.path
+
+
+def test_litemongo_store_is_still_available_by_uri(tmp_path):
+    store = open_store(f"litemongo://{tmp_path / 'lm'}")
     assert isinstance(store.docs_store, LiteMongoStore)
-    assert str(tmp_path / "elsewhere" / "store") == store.docs_store.path
+    store.update({"uuid": "x", "index": 1, "output": 1}, key=["uuid", "index"])
+    assert open_store(f"litemongo://{tmp_path / 'lm'}").get_output("x") == 1
 
 
 def test_unwritable_store_path_gives_one_clear_error(tmp_path):
