@@ -89,7 +89,7 @@ def test_default_queue_is_litemongo_and_outputs_go_to_the_results_store(tmp_path
     assert (queue["@module"], queue["@class"]) == ("atomflow.store", "LiteMongoStore")
     assert queue["path"] == str(projects / "atomflow" / "queue")
     docs = content["jobstore"]["docs_store"]
-    assert (docs["@class"], docs["path"]) == ("LiteMongoStore", str(tmp_path / "results" / "store"))
+    assert (docs["@class"], docs["path"]) == ("SQLiteStore", str(tmp_path / "results" / "store" / "atomflow.sqlite"))
     assert docs["collection_name"] == "outputs"  # what atomflow.Results reads
     assert "data" in content["jobstore"]["additional_stores"]
 
@@ -97,7 +97,7 @@ def test_default_queue_is_litemongo_and_outputs_go_to_the_results_store(tmp_path
 def test_default_results_store_follows_atomflow_settings(tmp_path, monkeypatch):
     monkeypatch.setenv("ATOMFLOW_RESULTS_DIR", str(tmp_path / "elsewhere"))
     docs = config(tmp_path).project_dict()["jobstore"]["docs_store"]
-    assert docs["path"] == str(tmp_path / "elsewhere" / "store")
+    assert docs["path"] == str(tmp_path / "elsewhere" / "store" / "atomflow.sqlite")
 
 
 def test_mongodb_uri_queue(tmp_path):
