@@ -30,9 +30,9 @@ from atomflow.elastic.strains import (
     validate_directions,
     validate_magnitudes,
 )
-from atomflow.structures.validate import validate_structure
 from atomflow.errors import InputError
 from atomflow.jobs.makers import RelaxMaker, StaticMaker
+from atomflow.structures.validate import validate_structure
 from atomflow.units import from_gpa
 
 #: Default points of the stress–strain curves: 0 to 2 % in 0.25 % steps.

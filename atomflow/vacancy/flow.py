@@ -22,9 +22,9 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from atomflow.calculators import BACKENDS, CalculatorSpec, check_structure
 from atomflow.documents import RelaxDocument
-from atomflow.structures.validate import validate_structure
 from atomflow.errors import InputError
 from atomflow.jobs import RelaxMaker
+from atomflow.structures.validate import validate_structure
 from atomflow.vacancy.chempot import ANION_SPECIES, host_limits, rich_limit_only
 from atomflow.vacancy.document import ChemicalPotential, VacancyDocument
 from atomflow.vacancy.sites import VacancyCellSet, distinct_sites, is_ionic_binary, vacancy_cells
