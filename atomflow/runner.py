@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,8 +88,13 @@ def run_flow(flow: Flow | Job, store: str | None = None, console: Console | None
             lg.addHandler(handler)
             lg.setLevel(logging.INFO)
         try:
-            outputs = run_locally(flow, store=job_store, log=False, root_dir=work_dir,
-                                  ensure_success=ensure_success)
+            with warnings.catch_warnings():
+                # jobflow's own notices (monty's deprecated `cd`, "jobs are not connected" for independent
+                # branches of a study) say nothing about the user's run.
+                warnings.filterwarnings("ignore", message="cd is deprecated", category=FutureWarning)
+                warnings.filterwarnings("ignore", message="Some jobs are not connected", category=UserWarning)
+                outputs = run_locally(flow, store=job_store, log=False, root_dir=work_dir,
+                                      ensure_success=ensure_success)
         finally:
             for lg, level in zip(loggers, levels):
                 lg.removeHandler(handler)
