@@ -39,3 +39,11 @@ slurm-start:
 	bash scripts/local_slurm.sh start
 slurm-stop:
 	bash scripts/local_slurm.sh stop
+
+.PHONY: install-gpaw bench-dft-elastic
+# GPAW (open-source DFT-PBE): builds against Debian's libxc/OpenBLAS/FFTW/ScaLAPACK/OpenMPI (~1 min)
+install-gpaw: $(STAMP)
+	bash scripts/install_gpaw.sh
+# NaCl + bcc Na elastic constants with GPAW vs references (~12 min on 2 cores)
+bench-dft-elastic: install-gpaw
+	$(PY) benchmarks/dft_elastic.py

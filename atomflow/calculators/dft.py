@@ -46,7 +46,8 @@ def _build_gpaw(params: dict[str, Any]):
     if isinstance(kpts, dict) and kpts.get("density", 1) <= 0:
         raise CalculatorError("k-point density must be positive (points per Å⁻¹), e.g. gpaw:kpt_density=4.")
     ecut = float(p.pop("ecut"))
-    return GPAW(mode=PW(ecut), xc=p.pop("xc"), kpts=kpts, txt=p.pop("txt", "gpaw.txt"), **p)
+    # txt=None: no log file in whatever the current directory is; atomflow.dft.gpaw's runs log to theirs.
+    return GPAW(mode=PW(ecut), xc=p.pop("xc"), kpts=kpts, txt=p.pop("txt", None), **p)
 
 
 def check_vasp_environment() -> tuple[str, str]:
@@ -89,6 +90,26 @@ def _check_vasp_parameters(params: dict[str, Any]) -> None:
     VaspOptions.from_params(params)
 
 
+def _gpaw_provenance(params: dict[str, Any]) -> dict[str, Any]:
+    import importlib.metadata
+
+    try:
+        setups = f"gpaw-data {importlib.metadata.version('gpaw-data')}"
+    except importlib.metadata.PackageNotFoundError:
+        setups = None
+    return {"model": "PBE plane waves", **_PAPER, "kpt_density": 4.0, "setups": setups, **params}
+
+
+def _vasp_provenance(params: dict[str, Any]) -> dict[str, Any]:
+    from atomflow.dft.vasp_sets import PAPER_INCAR, VaspOptions
+
+    options = VaspOptions.from_params(params)
+    return {"model": "VASP PBE-PAW", "input_set": "atomflow.dft.vasp_sets (the paper's)",
+            "incar": {k: v for k, v in {**PAPER_INCAR, **options.incar}.items() if v is not None},
+            "kpoints": options.kpoints, "neb_kpoints": options.neb_kpoints,
+            "potcar_functional": options.potcar_functional, "potcar_overrides": options.potcar, **params}
+
+
 register(
     Backend(
         name="gpaw",
@@ -101,7 +122,7 @@ register(
         install_hint="make install-gpaw (builds GPAW against Debian's libxc, FFTW, ScaLAPACK, OpenMPI)",
         distribution="gpaw",
         runner="gpaw",
-        provenance=lambda params: {"model": "PBE plane waves", **_PAPER, **params},
+        provenance=_gpaw_provenance,
     )
 )
 register(
@@ -113,6 +134,6 @@ register(
         elements=lambda params: None,
         distribution="ase",
         runner="vasp",
-        provenance=lambda params: {"model": "VASP PBE-PAW", "encut": 550, **params},
+        provenance=_vasp_provenance,
     )
 )
