@@ -184,8 +184,11 @@ def suggest_calculators(elements: Iterable[str]) -> list[str]:
     out = []
     for backend in BACKENDS.values():
         cover = backend.static_elements
-        if cover is not None and wanted <= cover:
-            out.append(f"'{backend.name}'")
+        if cover is None or not wanted <= cover:
+            continue
+        if backend.formal_charges is not None and wanted != cover:
+            continue  # a rigid-ion model needs its whole ionic compound (NaCl), not metallic Na alone
+        out.append(f"'{backend.name}'")
     return out
 
 
