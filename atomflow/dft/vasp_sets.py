@@ -85,7 +85,8 @@ STEP_INCAR: dict[str, dict[str, Any]] = {
     "neb_endpoint": {"IBRION": -1, "NSW": 0, "ISIF": 2},  # end-point energies on the NEB's k-mesh
 }
 #: VTST optimizers (IOPT) standing in for the ML path's NEB optimizers (atomflow.neb.run).
-VTST_IOPT = {"FIRE": 7, "LBFGS": 1, "BFGS": 1, "MDMin": 3}
+#: GuardedLBFGS (the ML default) runs VTST's FIRE: VTST has no guarded L-BFGS, and FIRE was the default here.
+VTST_IOPT = {"FIRE": 7, "GuardedLBFGS": 7, "LBFGS": 1, "BFGS": 1, "MDMin": 3}
 
 PAPER_KPOINTS = (4, 4, 4)
 PAPER_NEB_KPOINTS = (2, 2, 2)

@@ -21,10 +21,10 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 from atomflow.calculators import CalculatorSpec, check_structure
 from atomflow.documents import Provenance
-from atomflow.structures.validate import validate_structure
 from atomflow.errors import InputError
 from atomflow.jobs.makers import RelaxMaker
 from atomflow.neb.analysis import analyse_path, mic_displacements
+from atomflow.neb.batched import check_batched
 from atomflow.neb.document import MigrationDocument
 from atomflow.neb.hops import (
     Hop,
@@ -39,6 +39,7 @@ from atomflow.neb.path import INTERPOLATIONS
 from atomflow.neb.run import check_neb_settings, run_neb
 from atomflow.reuse import cache_key, reuse_or_compute, structure_fingerprint
 from atomflow.settings import get_settings
+from atomflow.structures.validate import validate_structure
 
 
 def _bulk_relax_maker() -> RelaxMaker:
@@ -69,11 +70,13 @@ class MigrationMaker(Maker):
         supercell_min_length: Å, the shared supercell rule; None → use the structure as the supercell.
         supercell_max_atoms: upper limit of the supercell size.
         endpoint_relax_maker: relaxes each end point (ions only; its calculator is set to ours).
-        optimizer: NEB optimizer (FIRE; see atomflow.neb.run for why).
+        optimizer: NEB optimizer (GuardedLBFGS: L-BFGS falling back to FIRE; see atomflow.neb.run).
         max_steps: NEB optimizer steps over both stages; hitting it flags the hop.
         preconverge_fmax: eV/Å, band relaxed without climbing to this first; None: climb from the start.
         interpolation: initial band, "idpp" (default) or "linear"; minimum image either way.
         method: ase.mep NEB tangent/spring method ("improvedtangent").
+        batched: all images in one model call per NEB step (ML potentials; atomflow.neb.batched);
+            None: where it pays (GPU, or CHGNet on CPU). Recorded in the settings only when set.
         symprec: Å, symmetry tolerance for finding distinct hops.
         label, stand_in: recorded in provenance (which structure; True for a stand-in compound).
     """
@@ -92,11 +95,12 @@ class MigrationMaker(Maker):
     endpoint_relax_maker: RelaxMaker = field(default_factory=_endpoint_relax_maker)
     #: relaxes the bulk (cell + ions) before the supercell is built; None: use the structure as given
     bulk_relax_maker: RelaxMaker | None = field(default_factory=_bulk_relax_maker)
-    optimizer: str = "FIRE"
+    optimizer: str = "GuardedLBFGS"
     max_steps: int = 1000
     preconverge_fmax: float | None = 0.05
     interpolation: str = "idpp"
     method: str = "improvedtangent"
+    batched: bool | None = None
     symprec: float = 0.1
     label: str | None = None
     stand_in: bool = False
@@ -135,7 +139,9 @@ class MigrationMaker(Maker):
                 "supercell_min_length": self.supercell_min_length,
                 "supercell_max_atoms": self.supercell_max_atoms,
                 "endpoint_fmax": self.endpoint_relax_maker.fmax,
-                "max_hop_distance": self.max_hop_distance}
+                "max_hop_distance": self.max_hop_distance,
+                # only when set: same numbers either way, so stored bands keep their reuse keys
+                **({"batched": self.batched} if self.batched is not None else {})}
 
     def make(self, structure: Structure) -> Flow:
         """Flow: find/check hops and build end points (one job) → per hop: relax ×2 → NEB → analyse."""
@@ -146,6 +152,7 @@ class MigrationMaker(Maker):
             for hop in self.hops:
                 resolve_hop(structure, hop, self.species)
         check_structure(self.spec, structure)
+        check_batched(self.spec, self.batched)
         jobs = []
         if self.bulk_relax_maker is not None:
             bulk = replace(self.bulk_relax_maker, calculator=self.spec, label=self.label,
@@ -249,7 +256,7 @@ def _run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec
                      climb=settings["climb"],
                      optimizer=settings["optimizer"], max_steps=settings["max_steps"],
                      preconverge_fmax=settings["preconverge_fmax"], method=settings["method"],
-                     interpolation=settings["interpolation"])
+                     interpolation=settings["interpolation"], batched=settings.get("batched"))
     return {
         "energies": [float(e) for e in result.energies],
         "image_max_forces": [float(f) for f in result.image_max_forces],

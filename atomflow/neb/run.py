@@ -11,12 +11,14 @@ climb before the band has found the valley: on bcc Na with the OpenKIM Na–Sn M
 climbing from the start ran away (images at +15 eV, not converged in 1000 steps) while the two-stage
 run converged (0.122 eV, 1317 force calls). On the symmetric NaCl hop both work (237 vs 247 calls).
 
-Optimizer: FIRE (E. Bitzek et al., Phys. Rev. Lett. 97, 170201 (2006)) by default. NEB forces
-are not the gradient of any energy (springs act only along the tangent, the climbing image's force
-is inverted), which breaks the energy model quasi-Newton methods rely on; FIRE only needs forces.
-Measured, 5 images to 0.01 eV/Å, two stages: NaCl vacancy hop (63 atoms, Fumi–Tosi) FIRE 237 force
-calls / 2 s, MDMin 92 / 1 s, BFGS 187 calls but 55 s (it diagonalises a (15N)² Hessian every step);
-bcc Na (MEAM) FIRE converged in 1317 calls, MDMin did not converge in 1000 steps. ase's ODE
+Optimizer: :class:`~atomflow.neb.optimizers.GuardedLBFGS` by default: L-BFGS with an initial Hessian
+of 10 eV/Å² that goes back to its best band and hands over to FIRE (E. Bitzek et al., Phys. Rev. Lett.
+97, 170201 (2006)) when it stops making progress (NEB forces are not the gradient of any energy, so a
+quasi-Newton model of them can mislead). Measured force calls, 5 images to 0.01 eV/Å, two stages
+(benchmarks/README.md): NaCl vacancy hop (63 atoms) SevenNet-0 82 vs FIRE 212, Fumi–Tosi 77 vs 237;
+bcc Na hop SevenNet-0 92 vs 172; EMT fcc vacancy hops (Cu, Al, Ni, Ag, Au, Pt, Pd; 107 atoms) 52–67 vs
+207–232; bcc Na with the OpenKIM MEAM, where L-BFGS alone and BFGS diverge, the guard hands over to FIRE
+(527 calls; FIRE alone 2202). BFGS also diagonalises a (15N)² Hessian every step. ase's ODE
 NEBOptimizer is not offered: its stopping test leaves the climbing image out (it stopped with
 0.013 eV/Å on it).
 """
@@ -37,12 +39,14 @@ from atomflow.calculators import CalculatorSpec, get_calculator
 from atomflow.calculators.registry import external_runner
 from atomflow.errors import InputError
 from atomflow.jobs.ase_run import CallCounter, to_atoms
+from atomflow.neb.batched import attach_batched, check_batched
+from atomflow.neb.optimizers import GuardedLBFGS
 from atomflow.neb.path import interpolate_band
 
 #: Live progress for `atomflow run` (the runner shows the latest line).
 progress = logging.getLogger("atomflow.progress")
 
-NEB_OPTIMIZERS = {"FIRE": FIRE, "MDMin": MDMin, "BFGS": BFGS, "LBFGS": LBFGS}
+NEB_OPTIMIZERS = {"GuardedLBFGS": GuardedLBFGS, "FIRE": FIRE, "MDMin": MDMin, "BFGS": BFGS, "LBFGS": LBFGS}
 NEB_METHODS = ("improvedtangent", "aseneb", "eb")
 
 
@@ -59,6 +63,8 @@ class NEBRun:
     climbing_index: int | None  # index in ``images`` of the climbing image (None without climbing)
     wall_time: float  # s
     stages: list[dict] = field(default_factory=list)
+    batched: bool = False  # images evaluated together, one model call per step (atomflow.neb.batched)
+    n_model_calls: int | None = None  # batched model calls (None without batching)
 
     @property
     def max_force(self) -> float:
@@ -108,11 +114,12 @@ def run_neb(
     spring_constant: float = 5.0,
     fmax: float = 0.01,
     climb: bool = True,
-    optimizer: str = "FIRE",
+    optimizer: str = "GuardedLBFGS",
     max_steps: int = 1000,
     preconverge_fmax: float | None = 0.05,
     method: str = "improvedtangent",
     interpolation: str = "idpp",
+    batched: bool | None = None,
 ) -> NEBRun:
     """Relax a band between two relaxed end points until every image force is below ``fmax`` (eV/Å).
 
@@ -120,17 +127,19 @@ def run_neb(
     Every image gets its own calculator from :func:`~atomflow.calculators.get_calculator` (ML models
     are loaded once and shared). Calculators with their own NEB driver (VASP's VTST CI-NEB; GPAW in an
     MPI subprocess) go to their runner, with the same arguments and the same :class:`NEBRun`.
+    ``batched`` (ASE-driven runs only): see :func:`run_neb_with_ase`.
     """
     check_neb_settings(n_images=n_images, spring_constant=spring_constant, fmax=fmax, max_steps=max_steps,
                        optimizer=optimizer, method=method, preconverge_fmax=preconverge_fmax)
     spec = CalculatorSpec.parse(spec)
+    check_batched(spec, batched)
     options = {"n_images": n_images, "spring_constant": spring_constant, "fmax": fmax, "climb": climb,
                "optimizer": optimizer, "max_steps": max_steps, "preconverge_fmax": preconverge_fmax,
                "method": method, "interpolation": interpolation}
     runner = external_runner(spec, "run_neb")
     if runner is not None:
         return runner(initial, final, spec, **options)
-    return run_neb_with_ase(initial, final, spec, **options)
+    return run_neb_with_ase(initial, final, spec, batched=batched, **options)
 
 
 def run_neb_with_ase(
@@ -142,21 +151,29 @@ def run_neb_with_ase(
     spring_constant: float = 5.0,
     fmax: float = 0.01,
     climb: bool = True,
-    optimizer: str = "FIRE",
+    optimizer: str = "GuardedLBFGS",
     max_steps: int = 1000,
     preconverge_fmax: float | None = 0.05,
     method: str = "improvedtangent",
     interpolation: str = "idpp",
+    batched: bool | None = None,
 ) -> NEBRun:
-    """:func:`run_neb` with ase.mep's NEB and an ASE optimizer on the spec's ASE calculators."""
+    """:func:`run_neb` with ase.mep's NEB and an ASE optimizer on the spec's ASE calculators.
+
+    ``batched``: evaluate all images in one model call per step (:mod:`atomflow.neb.batched`); None:
+    when the backend gains from it (see :func:`atomflow.neb.batched.batch_by_default`); False: one
+    calculator per image (always so for DFT and classical calculators).
+    """
     check_neb_settings(n_images=n_images, spring_constant=spring_constant, fmax=fmax, max_steps=max_steps,
                        optimizer=optimizer, method=method, preconverge_fmax=preconverge_fmax)
     spec = CalculatorSpec.parse(spec)
     start = time.perf_counter()
     images = interpolate_band(to_atoms(initial), to_atoms(final), n_images, interpolation)
+    batch = attach_batched(images, spec, batched)  # None: one calculator per image
     counters = []
     for image in images:
-        image.calc = get_calculator(spec, image)
+        if batch is None:
+            image.calc = get_calculator(spec, image)
         counters.append(CallCounter(image.calc))
 
     band = NEB(images, k=spring_constant, climb=False, method=method)
@@ -176,7 +193,8 @@ def run_neb_with_ase(
         taken = int(opt.nsteps)
         steps_left = max(steps_left - taken, 0)
         stages.append({"climb": climbing, "fmax": target, "steps": taken, "converged": converged,
-                       "force_calls": sum(c.n for c in counters) - calls_before})
+                       "force_calls": sum(c.n for c in counters) - calls_before,
+                       "fallback_at_step": getattr(opt, "switched_at", None)})  # GuardedLBFGS → FIRE
         if not converged:
             break
 
@@ -198,4 +216,6 @@ def run_neb_with_ase(
         climbing_index=int(band.imax) if band.climb else None,
         wall_time=time.perf_counter() - start,
         stages=stages,
+        batched=batch is not None,
+        n_model_calls=batch.n_model_calls if batch is not None else None,
     )
