@@ -47,3 +47,18 @@ install-gpaw: $(STAMP)
 # NaCl + bcc Na elastic constants with GPAW vs references (~12 min on 2 cores)
 bench-dft-elastic: install-gpaw
 	$(PY) benchmarks/dft_elastic.py
+
+.PHONY: bench bench-neb bench-batched bench-elastic bench-overhead
+# Performance benchmarks (benchmarks/README.md): each runs its baseline and atomflow in one process and prints
+# ratios. BENCH_ARGS passes options, e.g. BENCH_ARGS="--device cuda" or "--calculator chgnet".
+BENCH_ARGS ?=
+BENCH_OUT  := results/benchmarks
+bench-neb: $(STAMP)
+	mkdir -p $(BENCH_OUT) && $(PY) benchmarks/bench_neb.py --json $(BENCH_OUT)/neb.json $(BENCH_ARGS)
+bench-batched: $(STAMP)
+	mkdir -p $(BENCH_OUT) && $(PY) benchmarks/bench_batched.py --json $(BENCH_OUT)/batched.json $(BENCH_ARGS)
+bench-elastic: $(STAMP)
+	mkdir -p $(BENCH_OUT) && $(PY) benchmarks/bench_elastic.py --json $(BENCH_OUT)/elastic.json $(BENCH_ARGS)
+bench-overhead: $(STAMP)
+	mkdir -p $(BENCH_OUT) && $(PY) benchmarks/bench_overhead.py --json $(BENCH_OUT)/overhead.json $(BENCH_ARGS)
+bench: bench-neb bench-batched bench-elastic bench-overhead
