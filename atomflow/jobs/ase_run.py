@@ -5,6 +5,7 @@ No jobflow here: these are what the jobs call, and what tests and benchmarks can
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -148,7 +149,10 @@ def relax_with_ase(
             target = FrechetCellFilter(atoms, hydrostatic_strain=hydrostatic_only, exp_cell_factor=factor)
         opt = OPTIMIZERS[optimizer](target, logfile=None)
         opt.attach(lambda: energies.append(float(atoms.get_potential_energy())))
-        converged = bool(opt.run(fmax=fmax, steps=max_steps))
+        with warnings.catch_warnings():
+            # FrechetCellFilter's matrix logarithm: scipy warns at estimated errors of ~1e-13 (harmless noise)
+            warnings.filterwarnings("ignore", message="logm result may be inaccurate", category=RuntimeWarning)
+            converged = bool(opt.run(fmax=fmax, steps=max_steps))
         n_steps = opt.get_number_of_steps()
     energy = float(atoms.get_potential_energy())
     forces = atoms.get_forces()
