@@ -160,6 +160,16 @@ def test_mace_batched_equals_single_structure(tiny_mace_model):
     assert_same_as_single_structure(f"mace:{tiny_mace_model}", e_tol=1e-8, f_tol=1e-8)
 
 
+def test_evaluator_is_built_once_per_loaded_model(tiny_mace_model):
+    from atomflow.calculators import clear_cache
+
+    spec = f"mace:{tiny_mace_model}"
+    first = batch_evaluator(spec)
+    assert batch_evaluator(spec) is first  # every NEB run of a study shares it
+    clear_cache()  # frees the model: the evaluator must go with it, not keep the model alive
+    assert batch_evaluator(spec) is not first
+
+
 def test_mace_batched_band_follows_the_same_trajectory(tiny_mace_model):
     assert_same_band(f"mace:{tiny_mace_model}")
 

@@ -81,6 +81,8 @@ def external_runner(spec: CalculatorSpec | str, task: str) -> Callable | None:
 
 BACKENDS: dict[str, Backend] = {}
 _PROTOTYPES: dict[str, "Calculator"] = {}
+#: (spec key, what) → something built once from a loaded model (e.g. atomflow.neb.batched's evaluators)
+_DERIVED: dict[tuple[str, str], Any] = {}
 _PROTOTYPE_LOCK = threading.Lock()
 
 
@@ -211,10 +213,26 @@ def get_calculator(spec: CalculatorSpec | str | dict, structure: Any = None) -> 
     return calc
 
 
+def derived_from_model(spec: CalculatorSpec | str, what: str, build: Callable[["Calculator"], Any]) -> Any:
+    """``build(calculator)`` once per loaded model of ``spec`` and ``what``; forgotten with it by clear_cache.
+
+    For objects made from an expensive model that should live as long as the model does (a batch-mode
+    copy of a network), not be rebuilt by every job that uses them.
+    """
+    spec = CalculatorSpec.parse(spec)
+    calc = get_calculator(spec)
+    with _PROTOTYPE_LOCK:
+        if (spec.key, what) not in _DERIVED:
+            with guarded_environment():
+                _DERIVED[spec.key, what] = build(calc)
+        return _DERIVED[spec.key, what]
+
+
 def clear_cache() -> None:
-    """Forget cached models (tests; freeing memory between calculators of a committee)."""
+    """Forget cached models and what was built from them (tests; freeing memory between committee members)."""
     with _PROTOTYPE_LOCK:
         _PROTOTYPES.clear()
+        _DERIVED.clear()
 
 
 def calculator_provenance(spec: CalculatorSpec | str) -> dict[str, Any]:

@@ -125,9 +125,9 @@ def run_neb(
 
     ``max_steps`` counts optimizer steps over both stages; hitting it returns ``converged=False``.
     Every image gets its own calculator from :func:`~atomflow.calculators.get_calculator` (ML models
-    are loaded once and shared). Calculators with their own NEB driver (VASP's VTST CI-NEB; GPAW in an
+    are loaded once and shared), or all images share one batched model call (``batched``). Calculators with their own NEB driver (VASP's VTST CI-NEB; GPAW in an
     MPI subprocess) go to their runner, with the same arguments and the same :class:`NEBRun`.
-    ``batched`` (ASE-driven runs only): see :func:`run_neb_with_ase`.
+    ``batched`` (ASE-driven runs only; external drivers ignore it): see :func:`run_neb_with_ase`.
     """
     check_neb_settings(n_images=n_images, spring_constant=spring_constant, fmax=fmax, max_steps=max_steps,
                        optimizer=optimizer, method=method, preconverge_fmax=preconverge_fmax)
