@@ -148,10 +148,6 @@ def nacl_hop(spec, *, fmax: float = 0.01):
     return initial.atoms, final.atoms
 
 
-def ratio(a: float, b: float) -> str:
-    return f"{a / b:.2f}×" if b else "n/a"
-
-
 def table(rows: Sequence[dict], columns: Sequence[tuple[str, str, str]]) -> None:
     """Print rows as a table: columns are (key, heading, format)."""
     cells = [[h for _, h, _ in columns]]

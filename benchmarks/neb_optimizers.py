@@ -1,7 +1,7 @@
 """NEB optimizer survey: atomflow's default (GuardedLBFGS) vs FIRE on vacancy hops of several crystals.
 
     .venv/bin/python benchmarks/neb_optimizers.py                    # classical potentials, ~3 min on 2 cores
-    .venv/bin/python benchmarks/neb_optimizers.py --with-mlip        # + bcc Na with SevenNet-0
+    .venv/bin/python benchmarks/neb_optimizers.py --with-mlip        # + bcc Na with SevenNet-0 (--calculator)
 
 The figures behind the default optimizer (atomflow/neb/optimizers.py, atomflow/neb/run.py): for each
 system the nearest-neighbour vacancy hop (supercell ≥ 10 Å, bulk and end points relaxed with the same
@@ -19,17 +19,17 @@ import _common as c
 FCC = ("Cu", "Al", "Ni", "Ag", "Au", "Pt", "Pd")
 
 
-def systems(with_mlip: bool):
-    """(label, calculator, bulk structure)."""
+def systems(mlip=None):
+    """(label, calculator, hopping element, bulk structure)."""
     from ase.build import bulk
     from pymatgen.io.ase import AseAtomsAdaptor
 
     from atomflow.structures.builders import bcc_na, rocksalt_nacl
 
-    out = [("NaCl rock salt", "fumi_tosi", rocksalt_nacl()), ("bcc Na", "kim", bcc_na())]
-    out += [(f"fcc {el}", "emt", AseAtomsAdaptor.get_structure(bulk(el, "fcc", cubic=True))) for el in FCC]
-    if with_mlip:
-        out.append(("bcc Na", "sevennet", bcc_na()))
+    out = [("NaCl rock salt", "fumi_tosi", "Na", rocksalt_nacl()), ("bcc Na", "kim", "Na", bcc_na())]
+    out += [(f"fcc {el}", "emt", el, AseAtomsAdaptor.get_structure(bulk(el, "fcc", cubic=True))) for el in FCC]
+    if mlip is not None:
+        out.append(("bcc Na", mlip, "Na", bcc_na()))
     return out
 
 
@@ -45,14 +45,14 @@ def hop(structure, spec, species: str):
 
 def main(argv=None) -> int:
     p = c.parser(__doc__.splitlines()[0])
-    p.add_argument("--with-mlip", action="store_true", help="also bcc Na with SevenNet-0 (~2 min more)")
+    p.add_argument("--with-mlip", action="store_true",
+                   help="also bcc Na with --calculator's ML potential (default SevenNet-0; ~2 min more)")
     args = p.parse_args(argv)
-    c.start(args)
+    mlip = c.start(args)
     from atomflow.neb import run_neb
 
     rows = []
-    for label, spec, structure in systems(args.with_mlip):
-        species = "Na" if "Na" in label else label.split()[-1]
+    for label, spec, species, structure in systems(mlip if args.with_mlip else None):
         initial, final = hop(structure, spec, species)
         runs = {opt: run_neb(initial, final, spec, optimizer=opt) for opt in ("GuardedLBFGS", "FIRE")}
         g, f = runs["GuardedLBFGS"], runs["FIRE"]
