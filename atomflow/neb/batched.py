@@ -139,9 +139,9 @@ EVALUATORS: dict[str, Callable[[Calculator], BatchEvaluator | None]] = {
 
 
 #: Backends whose batched evaluation measured faster than per-image evaluation on CPU
-#: (benchmarks/bench_batched.py, 5 images of the 63-atom NaCl hop: CHGNet 0.76× per band). SevenNet-0 on
-#: CPU has almost no per-call overhead to save (5 images cost 5× one at best) and at glibc's default malloc
-#: settings its 5-graph backward pass is 1.9× slower than 5 single calls (benchmarks/README.md).
+#: (benchmarks/bench_batched.py, 5 images of the 63-atom NaCl hop: CHGNet 0.88–0.92× per CI-NEB). SevenNet-0
+#: on CPU has almost no per-call overhead to save (5 images cost 5× one at best) and at glibc's default malloc
+#: settings its 5-graph backward pass is 1.4–2× slower than 5 single calls (benchmarks/README.md).
 BATCH_ON_CPU = frozenset({"chgnet"})
 
 
