@@ -147,6 +147,8 @@ def _cell(value) -> str:
 
 from atomflow.cluster.cli import register as _register_cluster  # noqa: E402  (cluster, submit, status, retry)
 _register_cluster(app)
+from atomflow.store_cli import register as _register_store  # noqa: E402  (store check)
+_register_store(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

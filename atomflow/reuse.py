@@ -11,10 +11,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sqlite3
 from typing import Any, Callable, TypeVar
 
 import numpy as np
 from monty.json import MontyDecoder, jsanitize
+
+from atomflow.errors import StoreError
 
 #: Bump when the meaning of stored results changes (a changed default, a fixed bug), so old ones are not reused.
 RESULT_SCHEMA = 1
@@ -75,6 +78,9 @@ def find_cached(key: str) -> Any | None:
     try:
         doc = store.query_one({"output.cache_key": key, "output.converged": True},
                               properties=["output"], sort={"completed_at": -1}, load=True)
+    except sqlite3.DatabaseError as exc:  # a damaged file: computing on would write into it
+        raise StoreError(f"The results store cannot be read ({exc}); stopping before anything is written. "
+                         "Run `atomflow store check`, restore the file or start a new store.") from exc
     except Exception as exc:  # a store problem must not stop the calculation; it just is not reused
         logger.warning("Could not look up stored results (%s); computing.", exc)
         return None

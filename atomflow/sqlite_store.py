@@ -9,11 +9,22 @@ Here documents are stored as BSON with indexed columns for the fields that jobfl
 up (``uuid``, ``index``, ``blob_uuid``, ``output.cache_key``, ``output.@class``). Other criteria use
 mongomock's matcher, so any MongoDB query works, just without an index. SQLite's WAL journal and a
 busy timeout let several processes write at once without losing a document.
+
+Integrity: every row carries a BLAKE2b checksum of its BSON bytes, written with the row and verified
+on every read. A row whose bytes changed (a flipped bit inside a stored number, a torn page) is
+reported once on the ``atomflow.store`` logger, naming the document and its job, and is never
+returned: jobflow and atomflow then treat it as missing, so it is neither shown as a result nor
+reused (the job that made it runs again). Rows written before checksums existed (NULL) are read as
+they are and counted as unverified by :meth:`SQLiteStore.check`. :meth:`SQLiteStore.check` also runs
+SQLite's own ``quick_check`` of the file; :func:`atomflow.store.open_store` refuses a file that fails
+it before anything is written.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import sqlite3
 import threading
 from itertools import groupby as _groupby
@@ -27,9 +38,16 @@ from mongomock_ng.filtering import filter_applies
 
 from atomflow.errors import StoreError
 
+logger = logging.getLogger("atomflow.store")
+
 #: document field → indexed column
 INDEXED = {"uuid": "uuid", "index": "idx", "blob_uuid": "blob_uuid", "output.cache_key": "cache_key",
            "output.@class": "cls"}
+
+
+def checksum(blob: bytes) -> str:
+    """Content checksum of a stored document's BSON bytes (BLAKE2b, 128 bit)."""
+    return hashlib.blake2b(blob, digest_size=16).hexdigest()
 
 
 def _get(doc: dict, dotted: str) -> Any:
@@ -103,7 +121,15 @@ class SQLiteStore(Store):
             conn.execute("PRAGMA synchronous=NORMAL")
             table = self._table
             conn.execute(f"CREATE TABLE IF NOT EXISTS {table} (rowid INTEGER PRIMARY KEY, keyjson TEXT UNIQUE, "
-                         "uuid TEXT, idx INTEGER, blob_uuid TEXT, cache_key TEXT, cls TEXT, doc BLOB NOT NULL)")
+                         "uuid TEXT, idx INTEGER, blob_uuid TEXT, cache_key TEXT, cls TEXT, doc BLOB NOT NULL, "
+                         "checksum TEXT)")
+            columns = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            if "checksum" not in columns:  # a store written before checksums: its rows stay unverified
+                try:
+                    conn.execute(f"ALTER TABLE {table} ADD COLUMN checksum TEXT")
+                except sqlite3.OperationalError as exc:  # another process added it first
+                    if "duplicate column" not in str(exc):
+                        raise
             for column in INDEXED.values():
                 index = '"' + f"{self.collection_name}_{column}".replace('"', "") + '"'
                 conn.execute(f"CREATE INDEX IF NOT EXISTS {index} ON {table}({column})")
@@ -118,6 +144,7 @@ class SQLiteStore(Store):
                 "if it was damaged (atomflow never overwrites it)."
             ) from exc
         self._conn = conn
+        self._reported: set[int] = set()
 
     def close(self) -> None:
         if self._conn is not None:
@@ -165,11 +192,12 @@ class SQLiteStore(Store):
             if self.validator is not None:
                 self.validator.is_valid(doc)
             keyjson = json.dumps({k: _get(doc, k) for k in keys}, sort_keys=True, default=str)
-            rows.append((keyjson, *(_get(doc, field) for field in INDEXED), bson.encode(doc)))
-        sql = (f"INSERT INTO {self._table} (keyjson, uuid, idx, blob_uuid, cache_key, cls, doc) "
-               "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(keyjson) DO UPDATE SET uuid=excluded.uuid, "
+            blob = bson.encode(doc)
+            rows.append((keyjson, *(_get(doc, field) for field in INDEXED), blob, checksum(blob)))
+        sql = (f"INSERT INTO {self._table} (keyjson, uuid, idx, blob_uuid, cache_key, cls, doc, checksum) "
+               "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(keyjson) DO UPDATE SET uuid=excluded.uuid, "
                "idx=excluded.idx, blob_uuid=excluded.blob_uuid, cache_key=excluded.cache_key, "
-               "cls=excluded.cls, doc=excluded.doc")
+               "cls=excluded.cls, doc=excluded.doc, checksum=excluded.checksum")
         with self._lock:
             conn = self._collection
             conn.execute("BEGIN IMMEDIATE")  # one writer at a time across processes; others wait (timeout)
@@ -213,15 +241,69 @@ class SQLiteStore(Store):
             elif value is None or isinstance(value, (str, int, float)):
                 where.append(f"{column} IS ?")
                 params.append(value)
-        sql = f"SELECT rowid, doc FROM {self._table}"
+        sql = f"SELECT rowid, doc, checksum, uuid, keyjson FROM {self._table}"
         if where:
             sql += " WHERE " + " AND ".join(where)
         with self._lock:
             rows = self._collection.execute(sql + " ORDER BY rowid", params).fetchall()
-        for rowid, blob in rows:
-            doc = bson.decode(blob)
-            if not criteria or filter_applies(criteria, doc):
+        for rowid, blob, stored_sum, uuid, keyjson in rows:
+            doc = self._verified(rowid, blob, stored_sum, uuid, keyjson)
+            if doc is not None and (not criteria or filter_applies(criteria, doc)):
                 yield rowid, doc
+
+    def _verified(self, rowid: int, blob: bytes, stored_sum: str | None, uuid: str | None,
+                  keyjson: str) -> dict | None:
+        """The decoded row, or None (reported once) when its bytes do not match their checksum."""
+        problem = None
+        if stored_sum is not None and checksum(blob) != stored_sum:
+            problem = "its bytes no longer match the checksum written with it"
+        else:
+            try:
+                return bson.decode(blob)
+            except Exception as exc:  # bson raises several types for damaged bytes
+                problem = f"it cannot be decoded ({type(exc).__name__})"
+        if rowid not in self._reported:
+            self._reported.add(rowid)
+            logger.error("Damaged document in %s: %s (job %s) %s; it is ignored, never used as a result or "
+                         "reused. Run `atomflow store check` for the whole store.", self.path, keyjson,
+                         uuid or "unknown", problem)
+        return None
+
+    def check(self) -> dict[str, Any]:
+        """The state of this collection and its file: rows, verified / unverified / damaged, quick_check."""
+        with self._lock:
+            conn = self._collection
+            try:
+                integrity = [row[0] for row in conn.execute("PRAGMA quick_check")]
+                rows = conn.execute(f"SELECT rowid, doc, checksum, uuid, keyjson FROM {self._table}").fetchall()
+            except sqlite3.DatabaseError as exc:
+                return {"path": self.path, "collection": self.collection_name, "documents": None,
+                        "verified": 0, "unverified": 0, "damaged": [], "integrity": [str(exc)]}
+        damaged, verified, unverified = [], 0, 0
+        for _, blob, stored_sum, uuid, keyjson in rows:
+            ok = stored_sum is None or checksum(blob) == stored_sum
+            if ok:
+                try:
+                    bson.decode(blob)
+                except Exception:
+                    ok = False
+            if not ok:
+                damaged.append({"key": keyjson, "job": uuid})
+            elif stored_sum is None:
+                unverified += 1
+            else:
+                verified += 1
+        return {"path": self.path, "collection": self.collection_name, "documents": len(rows),
+                "verified": verified, "unverified": unverified, "damaged": damaged, "integrity": integrity}
+
+    def integrity_problem(self) -> str | None:
+        """SQLite's quick_check of the file: None when it is sound, else what SQLite reports."""
+        with self._lock:
+            try:
+                result = [row[0] for row in self._collection.execute("PRAGMA quick_check")]
+            except sqlite3.DatabaseError as exc:
+                return str(exc)
+        return None if result == ["ok"] else "; ".join(result[:5])
 
     def query(self, criteria: dict | None = None, properties: dict | list | None = None,
               sort: dict[str, Sort | int] | None = None, skip: int = 0, limit: int = 0) -> Iterator[dict]:

@@ -90,6 +90,12 @@ def get_store(uri: str | None = None, database: str | None = None) -> JobStore:
     directory path (embedded), ``memory://`` (this process only; tests).
     """
     settings = get_settings()
+    if uri is not None and not uri.strip():
+        raise StoreError("The store URI is empty (--store ''). Give a directory, sqlite:///path/file.sqlite, "
+                         "mongodb://host/… or memory://, or leave it out for the embedded store under results/.")
+    if uri is None and settings.store_uri is not None and not settings.store_uri.strip():
+        raise StoreError("ATOMFLOW_STORE_URI is set but empty, which would put the store in the current "
+                         "directory. Unset it (embedded store under results/) or give a URI.")
     uri = uri if uri is not None else settings.store_uri
     database = database or settings.store_database
 
@@ -136,4 +142,33 @@ def open_store(uri: str | None = None, database: str | None = None) -> JobStore:
             "Check the URI and that the server is running, or unset ATOMFLOW_STORE_URI to use the "
             "embedded store under results/."
         ) from exc
+    _refuse_damaged_file(store)
     return store
+
+
+def sqlite_stores(store: JobStore) -> list[SQLiteStore]:
+    """The SQLite collections behind a JobStore (documents and additional stores), if any."""
+    stores = [store.docs_store, *store.additional_stores.values()]
+    return [s for s in stores if isinstance(s, SQLiteStore)]
+
+
+def _refuse_damaged_file(store: JobStore) -> None:
+    """Stop before anything is written to an SQLite file that fails SQLite's own integrity check."""
+    for sub in sqlite_stores(store)[:1]:  # the collections share one file: one check covers them all
+        problem = sub.integrity_problem()
+        if problem is not None:
+            raise StoreError(
+                f"The results store file {sub.path} is damaged (SQLite: {problem}); nothing was written to it. "
+                "Restore it from a backup, run `atomflow store check` to see which documents are affected, "
+                "or start a new store (--store DIR or ATOMFLOW_STORE_URI)."
+            )
+
+
+def check_store(uri: str | None = None) -> list[dict[str, Any]]:
+    """The state of every collection of a store (for `atomflow store check`); opens without refusing."""
+    store = get_store(uri)
+    store.connect()
+    reports = []
+    for sub in sqlite_stores(store):
+        reports.append(sub.check())
+    return reports
