@@ -1,0 +1,37 @@
+"""A workflow file that cannot be used gives one message naming the file and the line, never a traceback."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from atomflow.cli import app
+
+CASES = {
+    "syntax": ("from jobflow import Flow\n\ndef make_flow(calculator=None)\n    return Flow([])\n",
+               ["syntax.py:3", "does not import", "SyntaxError"]),
+    "importerror": ("import numpy\nfrom atomflow.nothing_here import Maker\n",
+                    ["importerror.py:2", "does not import", "atomflow.nothing_here"]),
+    "nomake": ("X = 1\n", ["nomake.py has no make_flow", "def make_flow(calculator"]),
+    "wrongsig": ("from jobflow import Flow\n\n\ndef make_flow(calculator, structure):\n    return Flow([])\n",
+                 ["wrongsig.py:4", "(calculator, structure)", "one argument"]),
+    "returnsnone": ("def make_flow(calculator=None):\n    jobs = []\n", ["returnsnone.py:1", "returned NoneType",
+                                                                        "return Flow("]),
+    "raises": ("def make_flow(calculator=None):\n    a = 1\n    return {}['missing']\n",
+               ["raises.py:3", "raised KeyError", "'missing'"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_a_broken_workflow_file_gives_one_message_with_file_and_line(tmp_path, monkeypatch, name):
+    text, words = CASES[name]
+    (tmp_path / f"{name}.py").write_text(text)
+    monkeypatch.setenv("ATOMFLOW_WORKFLOWS_DIR", str(tmp_path))
+    monkeypatch.setenv("ATOMFLOW_RESULTS_DIR", str(tmp_path / "results"))
+    result = CliRunner().invoke(app, ["run", name, "--calculator", "emt"])
+    assert result.exit_code == 2, result.output
+    flat = " ".join(result.output.split())
+    assert "Traceback" not in result.output
+    for word in words:
+        assert word in flat, (word, flat)
+    assert not (tmp_path / "results" / "store").exists()  # nothing ran, no store written
