@@ -152,7 +152,14 @@ class SQLiteStore(Store):
             self._conn = None
 
     @property
-    def _collection(self) -> sqlite3.Connection:
+    def _collection(self):
+        # maggma declares `_collection` abstract, and jobflow-remote treats any store that has one as a
+        # MongoDB collection (drop_indexes / create_index, with a logged traceback when that fails). An
+        # SQLite table is not one: AttributeError makes hasattr() false, so it calls ensure_index() instead.
+        raise AttributeError("an SQLiteStore has no MongoDB collection")
+
+    @property
+    def _connection(self) -> sqlite3.Connection:
         if self._conn is None:
             raise StoreError(f"The store {self.name} is not connected; call connect() first.")
         return self._conn
@@ -199,7 +206,7 @@ class SQLiteStore(Store):
                "idx=excluded.idx, blob_uuid=excluded.blob_uuid, cache_key=excluded.cache_key, "
                "cls=excluded.cls, doc=excluded.doc, checksum=excluded.checksum")
         with self._lock:
-            conn = self._collection
+            conn = self._connection
             conn.execute("BEGIN IMMEDIATE")  # one writer at a time across processes; others wait (timeout)
             try:
                 conn.executemany(sql, rows)
@@ -211,7 +218,7 @@ class SQLiteStore(Store):
     def remove_docs(self, criteria: dict) -> None:
         rowids = [rowid for rowid, _ in self._matching(criteria)]
         with self._lock:
-            conn = self._collection
+            conn = self._connection
             conn.execute("BEGIN IMMEDIATE")
             try:
                 conn.executemany(f"DELETE FROM {self._table} WHERE rowid = ?", [(r,) for r in rowids])
@@ -245,7 +252,7 @@ class SQLiteStore(Store):
         if where:
             sql += " WHERE " + " AND ".join(where)
         with self._lock:
-            rows = self._collection.execute(sql + " ORDER BY rowid", params).fetchall()
+            rows = self._connection.execute(sql + " ORDER BY rowid", params).fetchall()
         for rowid, blob, stored_sum, uuid, keyjson in rows:
             doc = self._verified(rowid, blob, stored_sum, uuid, keyjson)
             if doc is not None and (not criteria or filter_applies(criteria, doc)):
@@ -272,7 +279,7 @@ class SQLiteStore(Store):
     def check(self) -> dict[str, Any]:
         """The state of this collection and its file: rows, verified / unverified / damaged, quick_check."""
         with self._lock:
-            conn = self._collection
+            conn = self._connection
             try:
                 integrity = [row[0] for row in conn.execute("PRAGMA quick_check")]
                 rows = conn.execute(f"SELECT rowid, doc, checksum, uuid, keyjson FROM {self._table}").fetchall()
@@ -300,7 +307,7 @@ class SQLiteStore(Store):
         """SQLite's quick_check of the file: None when it is sound, else what SQLite reports."""
         with self._lock:
             try:
-                result = [row[0] for row in self._collection.execute("PRAGMA quick_check")]
+                result = [row[0] for row in self._connection.execute("PRAGMA quick_check")]
             except sqlite3.DatabaseError as exc:
                 return str(exc)
         return None if result == ["ok"] else "; ".join(result[:5])
@@ -323,7 +330,7 @@ class SQLiteStore(Store):
     def count(self, criteria: dict | None = None, hint: dict | None = None) -> int:
         if not criteria:
             with self._lock:
-                return self._collection.execute(f"SELECT COUNT(*) FROM {self._table}").fetchone()[0]
+                return self._connection.execute(f"SELECT COUNT(*) FROM {self._table}").fetchone()[0]
         return sum(1 for _ in self._matching(criteria))
 
     def distinct(self, field: str, criteria: dict | None = None, all_exist: bool = False) -> list:

@@ -314,7 +314,7 @@ def test_retry_needs_a_target_and_only_takes_failed_jobs(tmp_path):
 # command line -----------------------------------------------------------------------------------------------
 
 
-def test_cli_init_then_dry_run_submit(tmp_path, projects, monkeypatch):
+def test_cli_init_then_dry_run_submit(tmp_path, projects, monkeypatch, caplog):
     workflows = tmp_path / "workflows"
     workflows.mkdir()
     (workflows / "cu.py").write_text(
@@ -345,6 +345,9 @@ def test_cli_init_then_dry_run_submit(tmp_path, projects, monkeypatch):
         ],
     )
     assert result.exit_code == 0, result.output
+    assert "Traceback" not in result.output
+    tracebacks = [r.getMessage() for r in caplog.records if r.exc_info]  # jobflow-remote logs them, not prints
+    assert tracebacks == []
     assert (projects / "atomflow.yaml").exists()
     assert load_project().workers["light"].resources == {"partition": "debug", "time": "00:10:00"}
     result = runner.invoke(app, ["submit", "cu", "-c", "emt", "--dry-run"], env={"COLUMNS": "200"})
@@ -357,6 +360,8 @@ def test_cli_init_then_dry_run_submit(tmp_path, projects, monkeypatch):
     assert len(job_states()) == 3
     result = runner.invoke(app, ["status"], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "READY 1" in result.output and "WAITING 2" in result.output
+    # no runner was started: the jobs would sit there, and status says why
+    assert "the runner is not running" in result.output and "atomflow cluster runner start" in result.output
 
 
 def test_cli_errors_are_one_line(tmp_path):

@@ -316,8 +316,33 @@ def status(
             table.add_row(row.db_id, row.name, shown, row.worker, f"{row.updated:%Y-%m-%d %H:%M:%S}")
         Console().print(table)
         _print_counts(rows)
+        _warn_if_runner_down(project, rows)
     except AtomflowError as exc:
         _fail(exc)
+
+
+#: States in which a job waits for the runner to move it on (upload, submit, poll, download, complete).
+WAITING_FOR_RUNNER = ("READY", "CHECKED_OUT", "UPLOADED", "SUBMITTED", "RUNNING", "RUN_FINISHED", "DOWNLOADED",
+                      "BATCH_SUBMITTED", "BATCH_RUNNING")
+
+
+def _warn_if_runner_down(project: str | None, rows: list) -> None:
+    waiting = [r for r in rows if r.state in WAITING_FOR_RUNNER]
+    if not waiting:
+        return
+    from atomflow.cluster.runner import daemon_running
+
+    up, state = daemon_running(project)
+    if not up:
+        console.print(f"[yellow]the runner is not running[/] (daemon: {state}): {len(waiting)} jobs wait for it "
+                      "and will not move until it runs: `atomflow cluster runner start`"
+                      f"{_project_flag(load_name(project))} (or `atomflow cluster runner run` in the foreground)")
+
+
+def load_name(project: str | None) -> str:
+    from atomflow.cluster.project import load_project
+
+    return load_project(project).name
 
 
 def _print_counts(rows: list) -> None:

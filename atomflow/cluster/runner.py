@@ -70,6 +70,13 @@ def daemon_status(project: str | None = None) -> str:
     return _checked(_jf(name, "runner", "status"), f"Asking the runner of {name!r}")
 
 
+def daemon_running(project: str | None = None) -> tuple[bool, str]:
+    """(whether the runner daemon is up, jobflow-remote's state word: running, shut_down, stopped, …)."""
+    text = daemon_status(project)
+    state = text.rsplit(":", 1)[-1].strip().split()[0] if ":" in text else text.strip()
+    return state.lower() == "running", state
+
+
 def run_until_done(project: str | None = None, max_seconds: int | None = None) -> None:
     """Run the runner in this process until no job is waiting, queued or running (failed jobs stay failed).
 
