@@ -77,6 +77,32 @@ def _check_finite(structure: Structure) -> None:
             f"The cell volume is {volume:.3g} Å³ (lattice vectors are zero or linearly dependent); "
             "give three independent lattice vectors."
         )
+    _check_cell_shape(structure, volume)
+
+
+def _check_cell_shape(structure: Structure, volume: float) -> None:
+    """Cheap tests that bound the cost of the neighbour search that follows.
+
+    A nearly singular cell makes a neighbour search visit millions of periodic images (minutes, in C code
+    that Ctrl-C cannot stop). Its LLL-reduced basis (polynomial time) shows what it really is: either an
+    ordinary lattice in a skewed description (the search then runs on the reduced cell, a few images), or
+    a lattice vector shorter than any interatomic distance, which no crystal has.
+    """
+    shortest = float(min(structure.lattice.get_lll_reduced_lattice().abc))
+    if shortest < MIN_DISTANCE_FLOOR:
+        raise StructureError(
+            f"The cell is nearly singular: its shortest lattice vector (after LLL reduction) is {shortest:.3g} Å, "
+            f"below {MIN_DISTANCE_FLOOR} Å, so every atom sits that close to its own periodic image; check the "
+            "lattice vectors (in Å, not nm or bohr) and their order."
+        )
+    per_atom = volume / len(structure)
+    densest = MIN_DISTANCE_FLOOR**3 / np.sqrt(2)  # closest packing of spheres of that diameter
+    if per_atom < densest:
+        raise StructureError(
+            f"The cell holds {len(structure)} atoms in {volume:.3g} Å³ ({per_atom:.3g} Å³ per atom), denser than "
+            f"closest-packed spheres {MIN_DISTANCE_FLOOR} Å apart: atoms must overlap; check the cell volume "
+            "(units Å) and for duplicated sites."
+        )
 
 
 def _check_ordered(structure: Structure) -> None:
@@ -119,7 +145,9 @@ def _check_distances(structure: Structure, min_distance: float | None) -> None:
     if min_distance is not None and min_distance <= 0:
         raise InputError(f"min_distance must be positive (Å), got {min_distance}.")
     radii, r_max = _pair_thresholds(structure, min_distance)
-    centers, neighbors, images, dists = structure.get_neighbor_list(r_max)
+    # the same distances on the LLL-reduced cell: few periodic images to visit (see _check_cell_shape)
+    # (pymatgen keeps the site order, so indices below are the input's)
+    centers, neighbors, images, dists = structure.get_reduced_structure("LLL").get_neighbor_list(r_max)
     if len(dists) == 0:
         return
     if min_distance is not None:
