@@ -27,9 +27,10 @@ def _fail(exc: Exception) -> None:
 
 def split_calculators(text: str | None) -> list[str | None]:
     """'chgnet,sevennet,mace:/p/m.model' → specs (commas inside key=value lists are kept: gpaw:ecut=500,kpt_density=3)."""
-    if not text:
+    if text is None:
         return [None]
     from atomflow.calculators import CalculatorSpec
+    from atomflow.settings import get_settings
 
     parts: list[str] = []
     for piece in text.split(","):
@@ -40,6 +41,10 @@ def split_calculators(text: str | None) -> list[str | None]:
             parts[-1] += "," + piece
         else:
             parts.append(piece)
+    if not parts:
+        raise typer.BadParameter(f"{text!r} names no calculator; give one, e.g. sevennet or chgnet,sevennet, or "
+                                 f"leave --calculator out for the default ({get_settings().default_calculator})",
+                                 param_hint="--calculator")
     keys = [CalculatorSpec.parse(p).key for p in parts]  # validates every name before any work
     if len(set(keys)) != len(keys):
         raise typer.BadParameter("a calculator is listed twice", param_hint="--calculator")

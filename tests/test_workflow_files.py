@@ -35,3 +35,12 @@ def test_a_broken_workflow_file_gives_one_message_with_file_and_line(tmp_path, m
     for word in words:
         assert word in flat, (word, flat)
     assert not (tmp_path / "results" / "store").exists()  # nothing ran, no store written
+
+
+@pytest.mark.parametrize("value", ["", ",", " , "])
+def test_a_calculator_option_that_names_no_calculator_is_refused(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("ATOMFLOW_RESULTS_DIR", str(tmp_path / "results"))
+    result = CliRunner().invoke(app, ["run", "demo", "--calculator", value])
+    assert result.exit_code == 2, result.output
+    assert "names no calculator" in " ".join(result.output.split())
+    assert not (tmp_path / "results" / "store").exists()
