@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from atomflow.errors import InputError
 
 
 def _project_root() -> Path:
@@ -37,7 +39,7 @@ class AtomflowSettings(BaseSettings):
     )
     store_database: str = Field(default="atomflow", description="Database name inside the store.")
     default_calculator: str = Field(
-        default="sevennet", description="Calculator used when none is given (name or 'name:arg')."
+        default="sevennet", min_length=1, description="Calculator used when none is given (name or 'name:arg')."
     )
     structures_dir: Path = Field(
         default_factory=lambda: _project_root() / "structures",
@@ -47,22 +49,31 @@ class AtomflowSettings(BaseSettings):
         default_factory=lambda: _project_root() / "workflows",
         description="Folder of ready-to-run workflow definitions (`atomflow run NAME`).",
     )
-    cod_timeout: float = Field(default=10.0, description="Seconds to wait for the COD server, in s.")
+    cod_timeout: float = Field(default=10.0, gt=0, description="Seconds to wait for the COD server, in s.")
     vasp_cmd: str = Field(default="vasp_std", description="Command that runs VASP (with its MPI launcher).")
     vasp_gamma_cmd: str | None = Field(
         default=None, description="Command for Γ-only runs (e.g. 'srun vasp_gam'); None: vasp_cmd.")
-    vasp_max_errors: int = Field(default=5, description="Errors custodian may correct per VASP run.")
+    vasp_max_errors: int = Field(default=5, ge=0, description="Errors custodian may correct per VASP run.")
     vasp_polling_interval: float = Field(
-        default=10.0, description="Seconds between custodian's checks of a running VASP, in s.")
+        default=10.0, gt=0, description="Seconds between custodian's checks of a running VASP, in s.")
     gpaw_cmd: str = Field(
         default="gpaw python",
         description="Command that runs a GPAW script (e.g. 'mpirun -np 2 gpaw python').",
     )
     torch_threads: int | None = Field(
-        default=None, description="torch.set_num_threads for ML potentials; None leaves torch's default."
+        default=None, ge=1, description="torch.set_num_threads for ML potentials; None leaves torch's default."
     )
 
 
 def get_settings() -> AtomflowSettings:
-    """Read the settings now (environment + defaults)."""
-    return AtomflowSettings()
+    """Read the settings now (environment + defaults); a bad variable is one InputError naming it."""
+    try:
+        return AtomflowSettings()
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            field = str(error["loc"][0]) if error["loc"] else "?"
+            value = error.get("input")
+            problems.append(f"ATOMFLOW_{field.upper()}={value!r}: {error['msg']}")
+        raise InputError(f"Bad atomflow setting in the environment: {'; '.join(problems)}. Fix the variable or "
+                         "unset it for the default (`atomflow --help` and atomflow/settings.py list them).") from None

@@ -1,4 +1,4 @@
-"""A workflow file that cannot be used gives one message naming the file and the line, never a traceback."""
+"""CLI inputs that cannot be used (workflow files, --calculator, environment settings): one message, no traceback."""
 
 from __future__ import annotations
 
@@ -44,3 +44,17 @@ def test_a_calculator_option_that_names_no_calculator_is_refused(tmp_path, monke
     assert result.exit_code == 2, result.output
     assert "names no calculator" in " ".join(result.output.split())
     assert not (tmp_path / "results" / "store").exists()
+
+
+@pytest.mark.parametrize("variable, value, words", [
+    ("ATOMFLOW_TORCH_THREADS", "abc", "ATOMFLOW_TORCH_THREADS='abc': Input should be a valid integer"),
+    ("ATOMFLOW_TORCH_THREADS", "0", "ATOMFLOW_TORCH_THREADS='0': Input should be greater than or equal to 1"),
+    ("ATOMFLOW_COD_TIMEOUT", "-1", "ATOMFLOW_COD_TIMEOUT='-1': Input should be greater than 0"),
+    ("ATOMFLOW_DEFAULT_CALCULATOR", "", "ATOMFLOW_DEFAULT_CALCULATOR=''"),
+])
+def test_a_bad_setting_in_the_environment_is_one_line_naming_the_variable(monkeypatch, variable, value, words):
+    monkeypatch.setenv(variable, value)
+    result = CliRunner().invoke(app, ["query", "relax"])
+    flat = " ".join(result.output.split())
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert words in flat and "Fix the variable or unset it" in flat
