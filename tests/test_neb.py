@@ -21,9 +21,11 @@ from atomflow.neb import (
     build_endpoints,
     check_endpoints,
     find_hops,
+    match_atom_order,
     resolve_hop,
     run_neb,
 )
+from atomflow.neb.hops import moving_atom_index
 from atomflow.neb.analysis import FLAG_NOT_CONVERGED, mic_displacements
 from atomflow.store import open_store
 
@@ -127,8 +129,19 @@ def test_mismatched_endpoints_raise_before_running():
         maker.make_hop_flow(initial, fewer)
     alloy = initial.copy()
     alloy.replace(3, "Au")
-    with pytest.raises(InputError, match="different orders"):
+    with pytest.raises(InputError, match=r"hold different atoms \(Cu31 and Cu30 Au1\)"):
         maker.make_hop_flow(initial, alloy)
+
+
+def test_endpoints_in_another_atom_order_are_matched_before_the_band():
+    initial, final = _endpoints_cu()
+    order = np.random.default_rng(1).permutation(len(final))
+    shuffled = Structure.from_sites([final[int(i)] for i in order])
+    matched = match_atom_order(initial, shuffled)
+    # each atom maps back to itself: the same positions as the unshuffled end point, atom by atom
+    assert np.allclose(matched.cart_coords, final.cart_coords, atol=1e-9)
+    assert match_atom_order(initial, final) is final  # already in order: untouched
+    assert moving_atom_index(initial, matched) == 0
 
 
 def test_maker_rejects_bad_settings_at_once():

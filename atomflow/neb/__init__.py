@@ -18,6 +18,7 @@ from atomflow.neb.hops import (
     build_endpoints,
     check_endpoints,
     find_hops,
+    match_atom_order,
     nearest_neighbour_distance,
     resolve_hop,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "barriers",
     "build_endpoints",
     "check_endpoints",
+    "match_atom_order",
     "energy_spline",
     "find_hops",
     "generate_migration_hops",

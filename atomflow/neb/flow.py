@@ -32,6 +32,7 @@ from atomflow.neb.hops import (
     build_endpoints,
     check_endpoints,
     find_hops,
+    match_atom_order,
     moving_atom_index,
     resolve_hop,
 )
@@ -168,9 +169,11 @@ class MigrationMaker(Maker):
                       moving_index: int | None = None, hop_info: dict[str, Any] | None = None) -> Flow:
         """Relax two end points, run CI-NEB between them and analyse: one hop, output a MigrationDocument.
 
-        ``initial`` and ``final`` must list the same atoms in the same order (checked here: InputError).
-        ``moving_index`` defaults to the atom that moves farthest between them.
+        ``initial`` and ``final`` must hold the same atoms; another atom order in ``final`` is matched to
+        ``initial``'s (:func:`~atomflow.neb.hops.match_atom_order`). ``moving_index`` defaults to the atom
+        that moves farthest between them.
         """
+        final = match_atom_order(initial, final)
         check_endpoints(initial, final)
         if moving_index is None:
             moving_index = moving_atom_index(initial, final)

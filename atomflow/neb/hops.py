@@ -225,6 +225,48 @@ def build_endpoints(cell: Structure, hop: ResolvedHop, supercell: Structure | No
                         supercell_site_b=b_sc, supercell_n_atoms=len(supercell))
 
 
+def match_atom_order(initial: Structure, final: Structure) -> Structure:
+    """``final`` with its atoms in the order of ``initial``: each atom mapped to its own image.
+
+    End points written by another program may hold the same atoms in another order (a vacancy hop written
+    as "remove site B, put the atom at A" renumbers the cell). NEB interpolates atom i to atom i, so such a
+    pair would send many atoms across the cell. Per element, the one-to-one mapping of minimum total
+    squared minimum-image displacement (Hungarian algorithm) is the physical one: every atom stays near
+    where it was, the hopping atom goes to the vacancy. Returns ``final`` itself when the order already
+    matches; raises InputError (naming the problem) when no such mapping exists.
+    """
+    from scipy.optimize import linear_sum_assignment
+
+    from atomflow.neb.analysis import mic_displacements
+
+    if len(initial) != len(final):
+        raise InputError(
+            f"The end points have {len(initial)} and {len(final)} atoms; NEB needs the same atoms in both. "
+            "Build them from one supercell with one vacancy (atomflow.neb.build_endpoints)."
+        )
+    if initial.composition != final.composition:
+        raise InputError(
+            f"The end points hold different atoms ({initial.composition.formula} and "
+            f"{final.composition.formula}); a hop moves atoms, it does not change them.")
+    if not np.allclose(initial.lattice.matrix, final.lattice.matrix, atol=1e-6):
+        raise InputError(
+            "The end points have different cells; NEB here keeps the lattice fixed. Use one cell.")
+    symbols_i = np.array([site.specie.symbol for site in initial])
+    symbols_f = np.array([site.specie.symbol for site in final])
+    order = np.empty(len(initial), dtype=int)
+    for element in sorted(set(symbols_i)):
+        rows, cols = np.flatnonzero(symbols_i == element), np.flatnonzero(symbols_f == element)
+        # squared minimum-image distances between every initial and every final atom of this element
+        pairs = mic_displacements(np.repeat(initial.cart_coords[rows], len(cols), axis=0),
+                                  np.tile(final.cart_coords[cols], (len(rows), 1)), initial.lattice.matrix)
+        cost = (pairs**2).sum(axis=1).reshape(len(rows), len(cols))
+        r, c = linear_sum_assignment(cost)
+        order[rows[r]] = cols[c]
+    if np.array_equal(order, np.arange(len(final))):
+        return final
+    return Structure.from_sites([final[int(j)] for j in order])
+
+
 def check_endpoints(initial: Structure, final: Structure) -> None:
     """Raise InputError unless both end points have the same atoms in the same order."""
     sp_i = [site.specie.symbol for site in initial]
