@@ -255,10 +255,10 @@ def _cell(value: Any, digits: int | None = None) -> str:
 
 def default_section(ctx: ReportContext) -> str:
     """A property without its own section: one row per document, from its registered ``row``."""
-    skip = {"created_at", "model", "stand_in", "flags", "converged"}
+    skip = {"created_at", "model", "stand_in", "flags", "converged", "structure"}
     rows = [{k: v for k, v in ctx.property.row(d).items() if k not in skip} for _, _, d in ctx.items()]
     columns = list(dict.fromkeys(k for r in rows for k in r))
     statuses = [ctx.status(d) for _, _, d in ctx.items()]
-    return ctx.table(["system", *columns, "status"],
-                     [[s, *(r.get(k) for k in columns), st]
-                      for (s, _, _), r, st in zip(ctx.items(), rows, statuses)])
+    text = ctx.table(["system", *columns, "status"],
+                     [[s, *(r.get(k) for k in columns), st] for (s, _, _), r, st in zip(ctx.items(), rows, statuses)])
+    return "\n\n".join(t for t in (text, ctx.flagged_text()) if t)
