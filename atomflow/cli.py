@@ -63,7 +63,7 @@ def run(
     workflow: str = typer.Argument(..., help="Workflow name: a file in workflows/ (paper, demo)."),
     calculator: Optional[str] = typer.Option(None, "--calculator", "-c", help=CALCULATOR_HELP),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
-    report: bool = typer.Option(True, help="Write results/report.md (the report of the whole store) after the run."),
+    report: bool = typer.Option(True, help="Write results/report.md (the whole store's report) after the run."),
 ) -> None:
     """Run a workflow locally into the store; finished work already in the store is reused."""
     try:
