@@ -24,12 +24,12 @@ def elastic_section(ctx: ReportContext) -> str:
     rows = []
     for system, calc, d in ctx.items():
         c = d.elastic_tensor_gpa
-        rows.append([system, calc, d.crystal_system or "—", f(c[0][0], 1), f(c[0][1], 1), f(c[3][3], 1),
+        rows.append([system, calc, d.crystal_system or "—", "relaxed" if d.relax_ions else "clamped", f(c[0][0], 1), f(c[0][1], 1), f(c[3][3], 1),
                      f(d.k_vrh, 1), f(d.g_vrh, 1),
                      f"{f(d.youngs_modulus_voigt, 1)} / {f(d.youngs_modulus_hill, 1)} / "
                      f"{f(d.youngs_modulus_reuss, 1)}", f(d.fit_residual_gpa, 3), ctx.status(d)])
-    parts = ["Relaxed-ion tensors unless the settings say otherwise (GPa; Voigt order, stress–strain fit).",
-             ctx.table(["system", "calculator", "crystal system", "C11", "C12", "C44", "K_VRH", "G_VRH",
+    parts = ["Stress–strain fits; constants and moduli in GPa, Voigt order; E averages from K and G.",
+             ctx.table(["system", "calculator", "crystal system", "ions", "C11", "C12", "C44", "K_VRH", "G_VRH",
                         "E Voigt / Hill / Reuss", "fit residual", "status"], rows)]
     committee = []
     for system, by_calc in ctx.groups.items():
