@@ -75,12 +75,19 @@ def unregister_property(name: str) -> None:
     _REGISTRY.pop(name, None)
 
 
+_unavailable: dict[str, str] = {}  # package → why it could not be imported
+
+
 def _load() -> None:
+    """Import every package in PACKAGES once; one that cannot be imported does not hide the others."""
     global _loaded
     if not _loaded:
         _loaded = True
         for package in PACKAGES:
-            importlib.import_module(package)
+            try:
+                importlib.import_module(package)
+            except ImportError as exc:  # e.g. a missing optional dependency of that package only
+                _unavailable[package] = f"{type(exc).__name__}: {exc}"
 
 
 def registered_properties() -> list[Property]:
@@ -95,8 +102,9 @@ def get_property(name: str) -> Property:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
+        missing = "".join(f" Not importable: {pkg} ({why})." for pkg, why in _unavailable.items())
         raise InputError(f"Unknown property {name!r}. Choose one of: "
-                         f"{', '.join(p.name for p in _REGISTRY.values())}.") from None
+                         f"{', '.join(p.name for p in _REGISTRY.values())}.{missing}") from None
 
 
 def property_by_accessor(accessor: str) -> Property | None:
@@ -168,7 +176,11 @@ class ReportContext:
     """The documents of one property in a store, grouped by system and calculator, for its report section.
 
     ``documents`` are newest first, each result once (as ``Results.query`` returns them);
-    ``groups[system][calculator]`` keeps that order.
+    ``groups[system][calculator]`` keeps that order and ``items()`` walks it as (system, calculator, doc).
+    ``output_dir`` is where figures go (the report links them relative to it); ``store`` describes the store.
+    Judging: ``trusted(doc)`` (the only documents a summary may cite), ``flags(doc)``, ``status(doc)`` (the
+    text beside a number), ``flagged`` and ``flagged_text()`` (the list every section ends with). Writing:
+    ``table(header, rows)`` (Markdown) and ``fmt(value, digits)``.
     """
 
     property: Property
