@@ -6,6 +6,7 @@ import time
 from typing import Optional
 
 import typer
+import typer.core
 from rich.console import Console
 from rich.table import Table
 
@@ -67,7 +68,7 @@ def run(
     workflow: str = typer.Argument(..., help="Workflow name: a file in workflows/ (paper, demo)."),
     calculator: Optional[str] = typer.Option(None, "--calculator", "-c", help=CALCULATOR_HELP),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
-    report: bool = typer.Option(True, help="Write results/report.md after the paper study."),
+    report: bool = typer.Option(True, help="Write results/report.md (the whole store's report) after the run."),
 ) -> None:
     """Run a workflow locally into the store; finished work already in the store is reused."""
     try:
@@ -91,11 +92,13 @@ def run(
                           f"{time.perf_counter() - start:.1f} s")
             for line in summary.failed_jobs:
                 console.print(f"  [red]failed[/] {line}")
-        if report and workflow == "paper":
+        if report:
             from atomflow.report import write_report
 
-            path = write_report(store=store)
-            console.print(f"report: {path}")
+            try:
+                console.print(f"report: {write_report(store=store)}")
+            except AtomflowError as exc:  # e.g. nothing reportable finished: the run's own outcome still counts
+                console.print(f"[yellow]no report:[/] {exc}")
         if failed:
             raise typer.Exit(code=1)
     except AtomflowError as exc:
@@ -107,7 +110,10 @@ def report_command(
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     output: Optional[str] = typer.Option(None, "--output", "-o", help="Report directory (default: results/)."),
 ) -> None:
-    """Rebuild the paper report (Markdown + PNG figures) from the store, without recomputing anything."""
+    """Rebuild the report of the store (Markdown + PNG figures), without recomputing anything.
+
+    One section per property the store holds, and the comparison with the paper when its systems are there.
+    """
     try:
         from atomflow.report import write_report
 
@@ -116,9 +122,22 @@ def report_command(
         _fail(exc)
 
 
-@app.command("query")
+class _PropertyHelp(typer.core.TyperCommand):
+    """Fills the PROPERTY help with the registered properties when help is shown (importing them is slow)."""
+
+    def format_help(self, ctx, formatter) -> None:
+        from atomflow.properties import registered_properties
+
+        names = ", ".join(p.name for p in registered_properties())
+        for param in self.params:
+            if param.name == "property":
+                param.help = f"A registered property: {names}."
+        super().format_help(ctx, formatter)
+
+
+@app.command("query", cls=_PropertyHelp)
 def query(
-    property: str = typer.Argument(..., help="relax, barrier, vacancy or elastic."),
+    property: str = typer.Argument(..., help="A registered property (see atomflow query --help)."),
     formula: Optional[str] = typer.Option(None, "--formula", "-f", help="Reduced formula, e.g. NaCl."),
     calculator: Optional[str] = typer.Option(None, "--calculator", "-c", help="Calculator name."),
     since: Optional[str] = typer.Option(None, help="Only results made on/after this ISO date."),

@@ -3,8 +3,10 @@
 >>> r = Results()                                  # the default store (settings)
 >>> r.barriers(formula="NaCl")                     # MigrationDocument list
 >>> r.elastic(calculator="sevennet").to_dataframe()  # one row per document
+>>> r.query("vacancy")                             # any registered property by name (atomflow.properties)
 
-Re-runs store reused results again under new job ids; queries return each result once (the newest).
+Each registered property's ``accessor`` is a method here (``relaxations``, ``barriers``, ``vacancy_energies``,
+``elastic``, …). Re-runs store reused results again under new job ids; queries return each result once (the newest).
 """
 
 from __future__ import annotations
@@ -18,71 +20,8 @@ from typing import Any, Callable, Iterator
 from monty.json import MontyDecoder
 
 from atomflow.errors import InputError
+from atomflow.properties import get_property, property_by_accessor, registered_properties
 from atomflow.store import open_store
-
-#: property name → (document class, row builder)
-PROPERTIES: dict[str, str] = {
-    "relax": "RelaxDocument",
-    "barrier": "MigrationDocument",
-    "vacancy": "VacancyDocument",
-    "elastic": "ElasticDocument",
-}
-
-
-def _flag_text(doc: Any) -> str:
-    flags = list(getattr(doc, "flags", []) or [])
-    if getattr(doc, "converged", True) is False and "not converged" not in " ".join(flags):
-        flags.insert(0, "NOT CONVERGED")
-    if getattr(doc, "mechanically_stable", True) is False:
-        flags.insert(0, "MECHANICALLY UNSTABLE")
-    return "; ".join(flags)
-
-
-def _common(doc: Any) -> dict[str, Any]:
-    prov = doc.provenance
-    return {
-        "formula": doc.formula,
-        "calculator": prov.calculator.get("name"),
-        "model": prov.calculator.get("model"),
-        "structure": prov.structure_label,
-        "stand_in": prov.stand_in,
-        "converged": getattr(doc, "converged", None),
-        "flags": _flag_text(doc),
-        "created_at": prov.created_at,
-    }
-
-
-def _relax_row(doc: Any) -> dict[str, Any]:
-    lat = doc.structure.lattice
-    return {**_common(doc), "energy_per_atom_eV": doc.energy_per_atom, "a_A": lat.a, "b_A": lat.b, "c_A": lat.c,
-            "max_stress_GPa": max(map(abs, doc.stress_gpa)), "relax_cell": doc.relax_cell}
-
-
-def _barrier_row(doc: Any) -> dict[str, Any]:
-    return {**_common(doc), "hop": doc.name, "hop_length_A": doc.hop_length,
-            "forward_barrier_eV": doc.forward_barrier, "reverse_barrier_eV": doc.reverse_barrier,
-            "delta_e_eV": doc.delta_e, "n_force_calls": doc.n_force_calls}
-
-
-def _elastic_row(doc: Any) -> dict[str, Any]:
-    c = doc.elastic_tensor_gpa
-    return {**_common(doc), "C11_GPa": c[0][0], "C12_GPa": c[0][1], "C44_GPa": c[3][3],
-            "K_VRH_GPa": doc.k_vrh, "G_VRH_GPa": doc.g_vrh, "E_voigt_GPa": doc.youngs_modulus_voigt,
-            "E_reuss_GPa": doc.youngs_modulus_reuss, "E_hill_GPa": doc.youngs_modulus_hill,
-            "mechanically_stable": doc.mechanically_stable}
-
-
-def _vacancy_row(doc: Any) -> dict[str, Any]:
-    lo, hi = doc.e_f_range or (None, None)
-    return {**_common(doc), "species": doc.species, "n_sites": len(doc.sites), "E_f_min_eV": doc.e_f_min,
-            "mu_eV": doc.mu, "mu_source": doc.mu_source, "E_f_range_eV": (lo, hi) if doc.e_f_range else None,
-            "E_schottky_eV": doc.schottky.e_schottky if doc.schottky else None, "n_atoms": doc.n_atoms}
-
-
-ROWS: dict[str, Callable[[Any], dict[str, Any]]] = {
-    "relax": _relax_row, "barrier": _barrier_row, "elastic": _elastic_row, "vacancy": _vacancy_row,
-}
-
 
 @dataclass
 class ResultList:
@@ -103,7 +42,8 @@ class ResultList:
     def to_dataframe(self):
         import pandas as pd
 
-        return pd.DataFrame([ROWS[self.property](doc) for doc in self.documents])
+        row = get_property(self.property).row
+        return pd.DataFrame([row(doc) for doc in self.documents])
 
 
 class Results:
@@ -112,27 +52,32 @@ class Results:
     def __init__(self, store: Any = None) -> None:
         self.store = store if hasattr(store, "query") else open_store(store)
 
-    # typed shortcuts -------------------------------------------------------------------------
-    def relaxations(self, **filters: Any) -> ResultList:
-        return self.query("relax", **filters)
+    # shortcuts: each registered property's accessor ---------------------------------------------
+    def __getattr__(self, name: str) -> Callable[..., ResultList]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        prop = property_by_accessor(name)
+        if prop is None:
+            raise AttributeError(f"Results has no attribute {name!r}; property accessors: "
+                                 f"{', '.join(p.accessor for p in registered_properties() if p.accessor)}")
 
-    def barriers(self, **filters: Any) -> ResultList:
-        return self.query("barrier", **filters)
+        def shortcut(**filters: Any) -> ResultList:
+            return self.query(prop.name, **filters)
 
-    def vacancy_energies(self, **filters: Any) -> ResultList:
-        return self.query("vacancy", **filters)
+        shortcut.__name__ = name
+        shortcut.__doc__ = f"{prop.title}: documents of property {prop.name!r} matching every filter (see query)."
+        return shortcut
 
-    def elastic(self, **filters: Any) -> ResultList:
-        return self.query("elastic", **filters)
+    def __dir__(self) -> list[str]:
+        return sorted({*super().__dir__(), *(p.accessor for p in registered_properties() if p.accessor)})
 
     # the general query -------------------------------------------------------------------------
     def query(self, property: str, formula: str | None = None, calculator: str | None = None,
               since: _dt.datetime | str | None = None, until: _dt.datetime | str | None = None,
               stand_in: bool | None = None, converged: bool | None = None) -> ResultList:
-        """Documents of ``property`` (relax, barrier, vacancy, elastic) matching every given filter."""
-        if property not in PROPERTIES:
-            raise InputError(f"Unknown property {property!r}. Choose one of: {', '.join(PROPERTIES)}.")
-        criteria: dict[str, Any] = {"output.@class": PROPERTIES[property]}
+        """Documents of a registered ``property`` (relax, barrier, vacancy, elastic, …) matching every filter."""
+        prop = get_property(property)
+        criteria: dict[str, Any] = {"output.@class": prop.document.__name__}
         if formula is not None:
             formula = _reduced_formula(formula)
             criteria["output.formula"] = formula
@@ -145,20 +90,20 @@ class Results:
         decoder = MontyDecoder()
         docs: dict[str, Any] = {}
         for raw in self.store.query(criteria, properties=["output", "completed_at"], load=True):
-            doc = decoder.process_decoded(raw["output"])
-            created = _aware(doc.provenance.created_at)
+            doc = _decode(prop.document, raw["output"], decoder)
+            created = _created(doc)
             if since is not None and created < _parse_time(since):
                 continue
             if until is not None and created > _parse_time(until):
                 continue
             identity = _identity(property, raw["output"])
-            if identity not in docs or created > _aware(docs[identity].provenance.created_at):
+            if identity not in docs or created > _created(docs[identity]):
                 docs[identity] = doc
         if formula is not None and not docs and not self._formula_known(formula):
             known = sorted(self.formulas())
             raise InputError(f"No results for formula {formula!r}. Formulas in the store: "
                              f"{', '.join(known) or 'none (run a workflow first)'}.")
-        ordered = sorted(docs.values(), key=lambda d: _aware(d.provenance.created_at), reverse=True)
+        ordered = sorted(docs.values(), key=_created, reverse=True)
         return ResultList(property, ordered)
 
     def formulas(self) -> set[str]:
@@ -166,6 +111,15 @@ class Results:
 
     def _formula_known(self, formula: str) -> bool:
         return formula in self.formulas()
+
+
+def _decode(document: type, output: dict[str, Any], decoder: MontyDecoder) -> Any:
+    """The stored output as its document class (also when ``@module`` cannot be imported by name)."""
+    doc = decoder.process_decoded(output)
+    if isinstance(doc, document):
+        return doc
+    fields = {k: v for k, v in (doc if isinstance(doc, dict) else output).items() if not k.startswith("@")}
+    return document.model_validate(decoder.process_decoded(fields))
 
 
 def _identity(property: str, output: dict[str, Any]) -> str:
@@ -186,6 +140,12 @@ def _reduced_formula(formula: str) -> str:
         return Composition(formula).reduced_formula
     except Exception as exc:
         raise InputError(f"{formula!r} is not a chemical formula (e.g. 'NaCl', 'Na7Sn12').") from exc
+
+
+def _created(doc: Any) -> _dt.datetime:
+    """When a document was made (its provenance); documents without one sort as oldest."""
+    created = getattr(getattr(doc, "provenance", None), "created_at", None)
+    return _aware(created) if isinstance(created, _dt.datetime) else _dt.datetime.min.replace(tzinfo=_dt.timezone.utc)
 
 
 def _aware(t: _dt.datetime) -> _dt.datetime:

@@ -2,5 +2,6 @@
 
 from atomflow.documents.provenance import Provenance
 from atomflow.documents.relax import RelaxDocument
+from atomflow.documents.property import RELAX  # noqa: I001  registers the property (atomflow.properties)
 
-__all__ = ["Provenance", "RelaxDocument"]
+__all__ = ["RELAX", "Provenance", "RelaxDocument"]

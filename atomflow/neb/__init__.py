@@ -24,8 +24,10 @@ from atomflow.neb.hops import (
 )
 from atomflow.neb.path import interpolate_band
 from atomflow.neb.run import NEBRun, run_neb
+from atomflow.neb.property import BARRIER  # registers the property (atomflow.properties)
 
 __all__ = [
+    "BARRIER",
     "Hop",
     "HopEndpoints",
     "MigrationDocument",

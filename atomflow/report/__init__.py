@@ -1,23 +1,19 @@
-"""The paper report: results/report.md + PNG figures, rebuilt from the store without recomputing."""
+"""The report of any store: results/report.md + PNG figures, rebuilt from the store without recomputing.
+
+One section per registered property that the store holds (its registration's ``section`` and ``figures``, see
+:mod:`atomflow.properties`), an overview by system and property, and the comparison with the seed paper
+(:mod:`atomflow.report.paper`) when the paper's systems are present.
+"""
 
 from __future__ import annotations
 
 import datetime as _dt
+import os
 from pathlib import Path
 
 from atomflow import __version__
 from atomflow.errors import InputError
-from atomflow.report import figures
-from atomflow.report.collect import collect
-from atomflow.report.markdown import (
-    assessment,
-    barrier_table,
-    elastic_constants_table,
-    hop_table,
-    structure_text,
-    vacancy_table,
-    youngs_table,
-)
+from atomflow.properties import ReportContext, default_section, registered_properties
 from atomflow.results import Results
 from atomflow.settings import get_settings
 from atomflow.store import describe_store_uri
@@ -25,73 +21,63 @@ from atomflow.store import describe_store_uri
 
 def write_report(store: str | None = None, directory: str | Path | None = None) -> Path:
     """Write ``report.md`` and its figures into ``directory`` (default: results/); returns the report path."""
+    from atomflow.report import paper
+    from atomflow.report.collect import collect
+
     out = Path(directory) if directory else get_settings().results_dir
     out.mkdir(parents=True, exist_ok=True)
-    study = collect(Results(store))
-    if study.empty:
-        raise InputError(f"The store {describe_store_uri(store)} holds no study results yet: run "
-                         "`atomflow run paper` first (or pass --store).")
-    figs = {
-        "neb": figures.neb_profiles(study, out / "neb_profiles.png"),
-        "curves": figures.stress_strain(study, out / "stress_strain.png"),
-        "youngs": figures.youngs_moduli(study, out / "youngs_moduli.png"),
-    }
-
-    def figure(key: str, caption: str) -> str:
-        path = figs[key]
-        return f"![{caption}]({path.name})\n\n*{caption}*" if path else f"*{caption}: no data in the store.*"
-
-    structures = "\n".join(f"- {system}: {structure_text(study, system)}" for system in study.labels)
-    text = f"""# atomflow report: the Na–Sn / NaCl interphase study
+    results = Results(store)
+    where = describe_store_uri(store)
+    contexts = [ReportContext(prop, docs, out, where) for prop in registered_properties()
+                if (docs := results.query(prop.name).documents)]
+    if not contexts:
+        raise InputError(f"The store {where} holds no results yet: run a workflow first, e.g. "
+                         "`atomflow run paper` (or pass --store).")
+    calculators = sorted({c for ctx in contexts for c in ctx.calculators})
+    parts = [f"""# atomflow report
 
 Made {_dt.datetime.now(_dt.timezone.utc):%Y-%m-%d %H:%M} UTC by atomflow {__version__} from the store
-{describe_store_uri(store)} (nothing recomputed). Calculators: {", ".join(study.calculators)}.
-Paper values: VASP/PBE (see ../shared/reference/paper.md); a committee of calculators shows mean ± half range over its converged, unflagged results
-(flagged results are listed with their flags, never averaged in).
-
-Structures:
-{structures}
-
-† = computed on a stand-in structure, not the paper's compound.
-
-## Young's moduli
-
-The paper does not say which average it used; its Na value (10.9 GPa) matches a Voigt-type average, so the
-deviation column compares E_Voigt. All three averages are listed.
-
-{youngs_table(study)}
-
-{figure("youngs", "Young's moduli, paper vs atomflow (Voigt / Hill / Reuss)")}
-
-### Elastic constants (GPa, relaxed ions, stress–strain fit)
-
-{elastic_constants_table(study)}
-
-{figure("curves", "Stress–strain curves along x, relaxed ions (as the paper's Fig. 2F)")}
-
-## Na-vacancy migration barriers (CI-NEB, 5 images, k = 5 eV/Å², fmax 0.01 eV/Å)
-
-{barrier_table(study)}
-
-All computed hops:
-
-{hop_table(study)}
-
-{figure("neb", "Na-vacancy CI-NEB energy profiles, images marked (as the paper's Fig. 2E)")}
-
-## Na-vacancy formation energy, E_f = E_d + n·μ − E_p
-
-A neutral Na vacancy in NaCl computed with an ML potential is not the physical (charged) defect; the Schottky pair
-(one Na and one Cl removed, μ_NaCl = bulk energy per formula unit) is, and is the value to compare with experiment.
-
-{vacancy_table(study)}
-
-## Where the ML potential agrees and where it is soft
-
-{assessment(study)}
-"""
+{where} (nothing recomputed). Calculators: {", ".join(calculators)}.
+Every summary (committee means, agreement with a reference) uses only converged, unflagged, mechanically stable
+results; the others are shown with their flags and listed under each section.""", "## What the store holds",
+             overview(contexts)]
+    study = collect({ctx.property.name: ctx.documents for ctx in contexts})
+    if paper.applies(study):
+        parts.append(paper.section(study, out))
+    for ctx in contexts:
+        parts.append(property_section(ctx, out))
+    text = "\n\n".join(p.strip("\n") for p in parts) + "\n"
     path = out / "report.md"
     tmp = path.with_suffix(".md.tmp")
     tmp.write_text(text)
     tmp.replace(path)  # never leave a half-written report
     return path
+
+
+def overview(contexts: list[ReportContext]) -> str:
+    """One row per system: how many results of each property, how many of them flagged."""
+    systems = sorted({s for ctx in contexts for s in ctx.systems})
+    rows = []
+    for system in systems:
+        formulas = sorted({str(getattr(d, "formula", "")) for ctx in contexts
+                           for docs in ctx.groups.get(system, {}).values() for d in docs} - {""})
+        stand_in = any(ctx.stand_in(system) for ctx in contexts)
+        cells = []
+        for ctx in contexts:
+            docs = [d for docs in ctx.groups.get(system, {}).values() for d in docs]
+            n_flagged = sum(not ctx.trusted(d) for d in docs)
+            cells.append(f"{len(docs)}" + (f" ({n_flagged} flagged)" if n_flagged else "") if docs else "—")
+        rows.append([system + (" †" if stand_in else ""), ", ".join(formulas[:4]) + (" …" if len(formulas) > 4
+                                                                                     else ""), *cells])
+    note = "\n\n† = a stand-in structure, not the compound it stands for." if any("†" in r[0] for r in rows) else ""
+    return ReportContext.table(["system", "formulas", *(ctx.property.title for ctx in contexts)], rows) + note
+
+
+def property_section(ctx: ReportContext, out: Path) -> str:
+    """``## title``, the property's own section (or one row per document) and its figures."""
+    prop = ctx.property
+    figures = prop.figures(ctx, out) if prop.figures else []
+    body = (prop.section or default_section)(ctx)
+    links = [f"![{prop.title}: {path.stem.replace('_', ' ')}]({Path(os.path.relpath(path, out)).as_posix()})"
+             for path in figures]
+    return "\n\n".join([f"## {prop.title}", body.strip("\n"), *links])

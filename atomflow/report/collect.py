@@ -1,14 +1,15 @@
-"""Gather the paper study's documents from the store, grouped by system and calculator."""
+"""Sort the paper study's documents by the paper's systems and by calculator (for :mod:`atomflow.report.paper`)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from atomflow.calculators import CalculatorSpec
-from atomflow.results import Results
+from atomflow.properties import calculator_of
 
+#: The paper's systems (../shared/reference/paper.md).
 SYSTEMS = ("Na7Sn12", "NaCl", "Na")
 
 
@@ -22,11 +23,6 @@ def system_of(doc: Any) -> str:
         if label.startswith(prefix):
             return system
     return doc.formula
-
-
-def calculator_of(doc: Any) -> str:
-    calc = doc.provenance.calculator
-    return CalculatorSpec(name=calc["name"], parameters=calc.get("parameters") or {}).label
 
 
 @dataclass
@@ -50,17 +46,18 @@ class StudyResults:
         return not (self.elastic or self.vacancy or self.barriers)
 
 
-def collect(results: Results) -> StudyResults:
+def collect(documents: Mapping[str, Sequence[Any]]) -> StudyResults:
+    """``documents``: property name → documents, newest first (as ``Results.query`` returns them)."""
     study = StudyResults()
-    for doc in reversed(results.elastic().documents):  # oldest first: newer ones overwrite
+    for doc in reversed(documents.get("elastic", ())):  # oldest first: newer ones overwrite
         system = system_of(doc)
         study.elastic[system][calculator_of(doc)] = doc
         study.note(system, doc)
-    for doc in reversed(results.vacancy_energies().documents):
+    for doc in reversed(documents.get("vacancy", ())):
         system = system_of(doc)
         study.vacancy[system].setdefault(calculator_of(doc), {})[doc.mu_source] = doc
         study.note(system, doc)
-    for doc in reversed(results.barriers().documents):
+    for doc in reversed(documents.get("barrier", ())):
         system = system_of(doc)
         study.barriers[system].setdefault(calculator_of(doc), {})[doc.name] = doc
         study.note(system, doc)

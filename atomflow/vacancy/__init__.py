@@ -13,8 +13,10 @@ from atomflow.vacancy.chempot import ChempotLimits, host_limits, rich_limit_only
 from atomflow.vacancy.document import ChemicalPotential, SchottkyResult, SizeCheck, VacancyDocument, VacancySite
 from atomflow.vacancy.flow import VacancyFormationMaker
 from atomflow.vacancy.sites import distinct_sites, vacancy_cells
+from atomflow.vacancy.property import VACANCY  # registers the property (atomflow.properties)
 
 __all__ = [
+    "VACANCY",
     "ChemicalPotential",
     "ChempotLimits",
     "SchottkyResult",
