@@ -8,7 +8,8 @@ key hashes (:meth:`key_dict`) — the same values, so the three cannot drift apa
 :meth:`key_dict` gives exactly the dict the Makers built by hand before these classes existed (same names,
 same fields, ``batched`` only when set), so results stored then keep their reuse keys
 (tests/test_legacy_store.py). Adding a field to a settings class changes the keys of every stored result of
-that kind: leave it out of :meth:`key_dict` while it has its default, or bump ``atomflow.reuse.RESULT_SCHEMA``.
+that kind: leave it out of :meth:`key_dict` while it has its default, or bump
+``atomflow.reuse.RESULT_SCHEMA``.
 
 The Makers keep their flat keyword arguments (``RelaxMaker(fmax=…, max_steps=…)``: dataclass fields, so a
 Maker still serialises and works with :func:`dataclasses.replace`); ``Maker.run_settings`` is the typed
@@ -113,7 +114,7 @@ class RelaxSettings(_Settings):
 
 @dataclass(frozen=True)
 class StaticSettings(RelaxSettings):
-    """A single point: nothing moves (``fmax`` is recorded, unused, as it always was: the key is unchanged)."""
+    """A single point: nothing moves (``fmax`` is recorded but unused, as it always was: same key)."""
 
     relax_cell: bool = False
     relax_ions: bool = False
@@ -209,7 +210,7 @@ class ElasticSettings(_Settings):
 
 __all__ = [
     "DEFAULT_CURVE_STRAINS", "DEFAULT_MAGNITUDES", "ELASTIC_SYMPREC", "NEB_INTERPOLATION", "NEB_MAX_STEPS",
-    "NEB_METHOD", "NEB_OPTIMIZER", "NEB_PRECONVERGE_FMAX", "PAPER_FMAX", "PAPER_N_IMAGES", "PAPER_SPRING_CONSTANT",
-    "RELAX_MAX_STEPS", "RELAX_OPTIMIZER", "STRAIN_CONVENTION", "ElasticSettings", "NEBSettings", "RelaxSettings",
-    "StaticSettings",
+    "NEB_METHOD", "NEB_OPTIMIZER", "NEB_PRECONVERGE_FMAX", "PAPER_FMAX", "PAPER_N_IMAGES",
+    "PAPER_SPRING_CONSTANT", "RELAX_MAX_STEPS", "RELAX_OPTIMIZER", "STRAIN_CONVENTION", "SUPERCELL_MAX_ATOMS",
+    "SUPERCELL_MIN_LENGTH", "ElasticSettings", "NEBSettings", "RelaxSettings", "StaticSettings",
 ]

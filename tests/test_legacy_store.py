@@ -1,10 +1,10 @@
-"""A store written by the code before typed settings (commit 9404f42) is reused: nothing recomputed, same numbers.
+"""A store written before typed settings (commit 9404f42) is reused: nothing recomputed, same numbers.
 
-The fixture (tests/fixtures/legacy_store/, made by tests/fixtures/make_legacy_store.py with that commit's code)
-holds a relax + static, an elastic tensor, a vacancy formation energy and one CI-NEB hop of EMT Cu, and the
-numbers they gave. Running the same flows with the current code on a copy of it must find every relaxation
-and band by its reuse key: a changed default, a renamed or added settings field, or a changed key layout shows
-up here as a recomputed result.
+The fixture (tests/fixtures/legacy_store/, made by tests/fixtures/make_legacy_store.py with that
+commit's code) holds a relax + static, an elastic tensor, a vacancy formation energy and one CI-NEB hop of
+EMT Cu, and the numbers they gave. Running the same flows with the current code on a copy of it must find
+every relaxation and band by its reuse key: a changed default, a renamed or added settings field, or a
+changed key layout shows up here as a recomputed result.
 """
 
 from __future__ import annotations

@@ -26,7 +26,8 @@ class RelaxDocument(BaseModel):
     energy_per_atom: float = Field(description="Energy per atom, eV/atom.")
     max_force: float = Field(description="Largest residual force on any atom, eV/Å.")
     stress: list[float] = Field(
-        description="Final stress, Voigt order (xx, yy, zz, yz, xz, xy), eV/Å³; positive = tensile (ASE sign)."
+        description="Final stress, Voigt order (xx, yy, zz, yz, xz, xy), eV/Å³; positive = tensile "
+        "(ASE sign)."
     )
     stress_gpa: list[float] = Field(
         description="The same stress in GPa (derived from ``stress``; for display and tables)."

@@ -109,7 +109,8 @@ class ElasticMaker(Maker):
     @property
     def run_settings(self) -> ElasticSettings:
         """The typed settings; ``relax_ions`` is that of the strained-cell maker (which may be given)."""
-        relax_ions = self.elastic_relax_maker.relax_ions if self.elastic_relax_maker is not None else self.relax_ions
+        strained = self.elastic_relax_maker
+        relax_ions = strained.relax_ions if strained is not None else self.relax_ions
         return ElasticSettings(
             strain_magnitudes=self.strain_magnitudes, relax_ions=relax_ions, fmax=self.fmax,
             max_steps=self.max_steps, symmetry_reduce=self.symmetry_reduce, symprec=self.symprec,

@@ -51,7 +51,7 @@ class RelaxMaker(Maker):
     """
 
     name: str = "relax"
-    calculator: CalculatorSpec | str | None = None  # None: settings.default_calculator, read when the job runs
+    calculator: CalculatorSpec | str | None = None  # None: settings.default_calculator, read at run time
     relax_cell: bool = True
     relax_ions: bool = True
     fmax: float = PAPER_FMAX

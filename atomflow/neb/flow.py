@@ -95,7 +95,7 @@ class MigrationMaker(Maker):
         label, stand_in: recorded in provenance (which structure; True for a stand-in compound).
 
     :attr:`run_settings` is the typed form of the NEB settings (:class:`~atomflow.run_settings.NEBSettings`):
-    the band's run arguments, provenance and reuse key; :attr:`settings` its dict (``run_settings.key_dict()``).
+    the band's run arguments, provenance and reuse key; :attr:`settings` is ``run_settings.key_dict()``.
     The calculator is parsed once, here (or, when None, once in :meth:`make`), and passed down as a spec.
     """
 
@@ -295,8 +295,9 @@ def _run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec
 
 @job(data="image_structures")
 def analyse_migration(neb: dict[str, Any], initial: dict[str, Any], final: dict[str, Any],
-                      info: dict[str, Any], calculator: CalculatorSpec, settings: NEBSettings | dict[str, Any],
-                      label: str | None = None, stand_in: bool = False) -> MigrationDocument:
+                      info: dict[str, Any], calculator: CalculatorSpec,
+                      settings: NEBSettings | dict[str, Any], label: str | None = None,
+                      stand_in: bool = False) -> MigrationDocument:
     """Barriers, profile and flags of one hop from the NEB output and the end-point relaxations."""
     settings = _neb_settings(settings)
     images: list[Structure] = neb["image_structures"]

@@ -24,7 +24,13 @@ from atomflow.calculators import BACKENDS, CalculatorSpec, check_structure
 from atomflow.documents import RelaxDocument
 from atomflow.errors import InputError
 from atomflow.jobs import RelaxMaker
-from atomflow.run_settings import PAPER_FMAX, RELAX_MAX_STEPS, SUPERCELL_MAX_ATOMS, SUPERCELL_MIN_LENGTH, RelaxSettings
+from atomflow.run_settings import (
+    PAPER_FMAX,
+    RELAX_MAX_STEPS,
+    SUPERCELL_MAX_ATOMS,
+    SUPERCELL_MIN_LENGTH,
+    RelaxSettings,
+)
 from atomflow.structures.validate import validate_structure
 from atomflow.vacancy.chempot import ANION_SPECIES, host_limits, rich_limit_only
 from atomflow.vacancy.document import ChemicalPotential, VacancyDocument
