@@ -12,6 +12,7 @@ from jobflow import Flow
 
 from atomflow.elastic import ElasticMaker
 from atomflow.neb import MigrationMaker
+from atomflow.run_settings import SUPERCELL_MIN_LENGTH
 from atomflow.structures.builders import bcc_na, na7sn12, rocksalt_nacl
 from atomflow.vacancy import VacancyFormationMaker
 
@@ -22,7 +23,7 @@ from atomflow.vacancy import VacancyFormationMaker
 PAPER_PATHS: list[tuple[int, int, tuple[int, int, int], str]] = []
 
 #: Supercells: shortest periodic image ≥ 10 Å (the paper's Na7Sn12 cell, 152 atoms, has 9.3 Å along b ×2 = 18.7 Å).
-MIN_LENGTH = 10.0
+MIN_LENGTH = SUPERCELL_MIN_LENGTH
 
 
 def make_flow(calculator: str | None = None) -> Flow:

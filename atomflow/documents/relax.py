@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from typing import Any
+
+from pydantic import BaseModel, Field, model_validator
 from pymatgen.core import Structure
 
 from atomflow.documents.provenance import Provenance
+from atomflow.units import from_gpa, to_gpa
 
 
 class RelaxDocument(BaseModel):
-    """Result of a relaxation (or a static calculation when ``n_steps`` is 0)."""
+    """Result of a relaxation (or a static calculation when ``n_steps`` is 0).
+
+    Give ``stress`` (eV/Å³, as the calculator returns it); ``stress_gpa`` is derived from it here, the
+    document edge, for tables and display. Downstream calculations (the elastic fit) read ``stress``.
+    """
 
     formula: str = Field(description="Reduced formula of the structure.")
     structure: Structure = Field(description="Final structure.")
@@ -18,8 +25,12 @@ class RelaxDocument(BaseModel):
     energy: float = Field(description="Total energy of the final structure, eV.")
     energy_per_atom: float = Field(description="Energy per atom, eV/atom.")
     max_force: float = Field(description="Largest residual force on any atom, eV/Å.")
+    stress: list[float] = Field(
+        description="Final stress, Voigt order (xx, yy, zz, yz, xz, xy), eV/Å³; positive = tensile "
+        "(ASE sign)."
+    )
     stress_gpa: list[float] = Field(
-        description="Final stress, Voigt order (xx, yy, zz, yz, xz, xy), GPa; positive = tensile (ASE sign)."
+        description="The same stress in GPa (derived from ``stress``; for display and tables)."
     )
     relax_cell: bool = Field(description="True if the cell was relaxed as well as the ions.")
     fmax: float = Field(description="Force criterion of the relaxation, eV/Å.")
@@ -28,3 +39,16 @@ class RelaxDocument(BaseModel):
     converged: bool = Field(description="False if the step limit was hit before the force criterion.")
     provenance: Provenance = Field(description="Calculator, settings, code version.")
     cache_key: str | None = Field(default=None, description="Hash of structure + calculator + settings (reuse).")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_stress(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            return data
+        if data.get("stress") is not None and data.get("stress_gpa") is None:
+            data = {**data, "stress_gpa": [float(x) for x in to_gpa(data["stress"])]}
+        elif data.get("stress") is None and data.get("stress_gpa") is not None:
+            # Documents stored before the ``stress`` field (atomflow ≤ 9404f42) carry only GPa: derive eV/Å³
+            # once, here, so a reused old relaxation feeds the elastic fit exactly what the old code fed it.
+            data = {**data, "stress": [float(x) for x in from_gpa(data["stress_gpa"])]}
+        return data

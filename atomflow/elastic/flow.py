@@ -21,7 +21,6 @@ from atomflow.calculators import CalculatorSpec, check_structure
 from atomflow.documents import Provenance
 from atomflow.elastic.document import ElasticDocument
 from atomflow.elastic.strains import (
-    DEFAULT_MAGNITUDES,
     StrainPlan,
     deform,
     fit_strain_states,
@@ -32,11 +31,17 @@ from atomflow.elastic.strains import (
 )
 from atomflow.errors import InputError
 from atomflow.jobs.makers import RelaxMaker, StaticMaker
+from atomflow.run_settings import (
+    DEFAULT_CURVE_STRAINS,
+    DEFAULT_MAGNITUDES,
+    ELASTIC_SYMPREC,
+    PAPER_FMAX,
+    RELAX_MAX_STEPS,
+    ElasticSettings,
+)
 from atomflow.structures.validate import validate_structure
-from atomflow.units import from_gpa
 
-#: Default points of the stress–strain curves: 0 to 2 % in 0.25 % steps.
-DEFAULT_CURVE_STRAINS = tuple(round(0.0025 * i, 6) for i in range(9))
+__all__ = ["DEFAULT_CURVE_STRAINS", "ElasticMaker", "fit_elastic", "relax_strained_cells"]
 
 
 @dataclass
@@ -49,6 +54,10 @@ class ElasticMaker(Maker):
     least-squares fit of stress minus the bulk's stress against strain. With ``symmetry_reduce`` only one
     strain per point-group equivalence class is computed (cubic: 6 of 24) and the other stresses follow by
     rotation. ``stress_strain_directions`` (e.g. ``(0,)``) adds uniaxial-strain curves at ``curve_strains``.
+
+    The settings are the flat fields; :attr:`run_settings` is their typed form
+    (:class:`~atomflow.run_settings.ElasticSettings`, recorded in the document), :meth:`from_settings` builds
+    a Maker from one. The calculator is parsed once, here, and handed to the default sub makers as a spec.
     """
 
     name: str = "elastic"
@@ -57,10 +66,10 @@ class ElasticMaker(Maker):
     elastic_relax_maker: RelaxMaker | None = None  # None: ions-only relax (or static if not relax_ions)
     strain_magnitudes: tuple[float, ...] = DEFAULT_MAGNITUDES
     relax_ions: bool = True
-    fmax: float = 0.01  # eV/Å, both relaxations
-    max_steps: int = 1000
+    fmax: float = PAPER_FMAX  # eV/Å, both relaxations
+    max_steps: int = RELAX_MAX_STEPS
     symmetry_reduce: bool = True
-    symprec: float = 1e-3  # Å, spglib tolerance for the point group
+    symprec: float = ELASTIC_SYMPREC  # Å, spglib tolerance for the point group
     stress_strain_directions: tuple[int, ...] = ()
     curve_strains: tuple[float, ...] = DEFAULT_CURVE_STRAINS
     label: str | None = None
@@ -72,40 +81,40 @@ class ElasticMaker(Maker):
         fit_strain_states(self.strain_magnitudes)  # enough states for the fit
         self.stress_strain_directions = validate_directions(self.stress_strain_directions)
         self.curve_strains = validate_magnitudes(self.curve_strains, what="curve_strains", allow_zero=True)
-        if self.fmax <= 0:
-            raise InputError(f"fmax must be positive (eV/Å), got {self.fmax}.")
-        if self.symprec <= 0:
-            raise InputError(f"symprec must be positive (Å), got {self.symprec}.")
+        if self.calculator is not None:
+            self.calculator = CalculatorSpec.parse(self.calculator)
+        settings = self.run_settings  # fmax, symprec checked here
+        common = {"calculator": self.calculator, "label": self.label, "stand_in": self.stand_in}
         if self.bulk_relax_maker is None:
-            self.bulk_relax_maker = RelaxMaker(
-                name="elastic bulk relax",
-                calculator=self.calculator,
-                relax_cell=True,
-                fmax=self.fmax,
-                max_steps=self.max_steps,
-                label=self.label,
-                stand_in=self.stand_in,
-            )
+            self.bulk_relax_maker = RelaxMaker.from_settings(settings.relax_settings(relax_cell=True),
+                                                             name="elastic bulk relax", **common)
         if self.elastic_relax_maker is None:
+            strained = settings.relax_settings(relax_cell=False)
             if self.relax_ions:
-                self.elastic_relax_maker = RelaxMaker(
-                    name="elastic relax",
-                    calculator=self.calculator,
-                    relax_cell=False,
-                    fmax=self.fmax,
-                    max_steps=self.max_steps,
-                    label=self.label,
-                    stand_in=self.stand_in,
-                )
+                self.elastic_relax_maker = RelaxMaker.from_settings(strained, name="elastic relax", **common)
             else:
-                self.elastic_relax_maker = StaticMaker(
-                    calculator=self.calculator, label=self.label, stand_in=self.stand_in
-                )
+                self.elastic_relax_maker = StaticMaker.from_settings(strained, **common)
         if self.elastic_relax_maker.relax_cell:
             raise InputError(
                 "elastic_relax_maker relaxes the cell, which would undo the applied strain; "
                 "give it relax_cell=False."
             )
+
+    @classmethod
+    def from_settings(cls, settings: ElasticSettings, **kwargs: Any) -> ElasticMaker:
+        """A Maker with ``settings``; ``kwargs`` are the other fields (calculator, sub makers, label, …)."""
+        values = {k: v for k, v in settings.key_dict().items() if k != "strain_convention"}
+        return cls(**values, **kwargs)
+
+    @property
+    def run_settings(self) -> ElasticSettings:
+        """The typed settings; ``relax_ions`` is that of the strained-cell maker (which may be given)."""
+        strained = self.elastic_relax_maker
+        relax_ions = strained.relax_ions if strained is not None else self.relax_ions
+        return ElasticSettings(
+            strain_magnitudes=self.strain_magnitudes, relax_ions=relax_ions, fmax=self.fmax,
+            max_steps=self.max_steps, symmetry_reduce=self.symmetry_reduce, symprec=self.symprec,
+            stress_strain_directions=self.stress_strain_directions, curve_strains=self.curve_strains)
 
     def make(self, structure: Structure | Atoms) -> Flow:
         """Flow of three steps whose output is an :class:`ElasticDocument`."""
@@ -120,7 +129,7 @@ class ElasticMaker(Maker):
             )
         check_structure(bulk_spec, structure)  # unsupported elements fail now, not after the bulk relax
         bulk = self.bulk_relax_maker.make(structure)
-        relax_ions = self.elastic_relax_maker.relax_ions
+        settings = self.run_settings
         strained = relax_strained_cells(
             bulk.output.structure,
             self.elastic_relax_maker,
@@ -130,25 +139,14 @@ class ElasticMaker(Maker):
             curve_directions=list(self.stress_strain_directions),
             curve_strains=list(self.curve_strains),
         )
-        settings = {
-            "strain_magnitudes": list(self.strain_magnitudes),
-            "relax_ions": relax_ions,
-            "fmax": self.fmax,
-            "max_steps": self.max_steps,
-            "symmetry_reduce": self.symmetry_reduce,
-            "symprec": self.symprec,
-            "stress_strain_directions": list(self.stress_strain_directions),
-            "curve_strains": list(self.curve_strains),
-            "strain_convention": "Voigt, engineering shear, F = I + ε",
-        }
         fit = fit_elastic(
             bulk.output.structure,
-            bulk.output.stress_gpa,
+            bulk.output.stress,
             bulk.output.converged,
             strained.output,
             spec=bulk_spec,
-            relax_ions=relax_ions,
-            settings=settings,
+            relax_ions=settings.relax_ions,
+            settings=settings.key_dict(),
             label=self.label,
             stand_in=self.stand_in,
             symprec=self.symprec,
@@ -169,8 +167,8 @@ def relax_strained_cells(
 ) -> Response:
     """Plan the strained cells of the relaxed ``structure`` and replace this job by one relaxation each.
 
-    The replacing flow's output is ``{"plan": StrainPlan dict, "results": [{"stress_gpa", "converged",
-    "uuid"}, …]}`` in the order of ``plan.computed``.
+    The replacing flow's output is ``{"plan": StrainPlan dict, "results": [{"strain", "stress" (eV/Å³, ASE
+    sign), "converged", "uuid"}, …]}`` in the order of ``plan.computed``.
     """
     plan = plan_strains(
         structure,
@@ -188,7 +186,7 @@ def relax_strained_cells(
         results.append(
             {
                 "strain": e,
-                "stress_gpa": relax_job.output.stress_gpa,
+                "stress": relax_job.output.stress,
                 "converged": relax_job.output.converged,
                 "uuid": relax_job.uuid,
             }
@@ -203,7 +201,7 @@ def relax_strained_cells(
 @job(output_schema=ElasticDocument)
 def fit_elastic(
     structure: Structure,
-    reference_stress_gpa: list[float],
+    reference_stress: list[float],
     bulk_converged: bool,
     strained: dict[str, Any],
     *,
@@ -214,14 +212,17 @@ def fit_elastic(
     stand_in: bool = False,
     symprec: float = 1e-3,
 ) -> ElasticDocument:
-    """Rebuild every stress from the computed ones by symmetry, fit the tensor, make the document."""
+    """Rebuild every stress from the computed ones by symmetry, fit the tensor, make the document.
+
+    Stresses in eV/Å³ (ASE sign) throughout; the document converts to GPa.
+    """
     plan = StrainPlan.model_validate(strained["plan"])
     results = strained["results"]
-    computed = [from_gpa(r["stress_gpa"]) for r in results]
+    computed = [np.asarray(r["stress"], dtype=float) for r in results]
     stresses = plan.reconstruct(computed)
     derived = [plan.computed[k] != i for i, k in enumerate(plan.source)]
     fit_idx = [i for i, is_fit in enumerate(plan.fit) if is_fit]
-    reference = from_gpa(reference_stress_gpa)
+    reference = np.asarray(reference_stress, dtype=float)
     curves = {}
     for d in plan.curve_directions:
         c_strains, c_stresses, c_derived = [], [], []

@@ -29,14 +29,13 @@ from pymatgen.core import Lattice, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
 from atomflow.errors import InputError
+from atomflow.run_settings import DEFAULT_MAGNITUDES
 
 VOIGT_LABELS = ("xx", "yy", "zz", "yz", "xz", "xy")
 _VOIGT_PAIRS = ((0, 0), (1, 1), (2, 2), (1, 2), (0, 2), (0, 1))
 
 #: Largest |strain| accepted: beyond 10 % the linear (second-order) fit is meaningless.
 MAX_STRAIN = 0.1
-#: Default strain magnitudes (dimensionless): ±0.5 %, ±1 %, as in atomate2 / pymatgen's elastic workflow.
-DEFAULT_MAGNITUDES = (-0.01, -0.005, 0.005, 0.01)
 #: Strains closer than this are the same strain (dimensionless).
 _SAME_STRAIN = 1e-9
 

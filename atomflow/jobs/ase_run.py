@@ -18,6 +18,7 @@ from pymatgen.io.ase import AseAtomsAdaptor
 from atomflow.calculators import CalculatorSpec, get_calculator
 from atomflow.calculators.registry import external_runner
 from atomflow.errors import CalculatorError, InputError
+from atomflow.run_settings import PAPER_FMAX, RELAX_MAX_STEPS, RELAX_OPTIMIZER
 
 OPTIMIZERS = {"BFGS": BFGS, "FIRE": FIRE, "LBFGS": LBFGS}
 
@@ -88,9 +89,9 @@ def relax(
     *,
     relax_cell: bool = False,
     relax_ions: bool = True,
-    fmax: float = 0.01,
-    max_steps: int = 1000,
-    optimizer: str = "BFGS",
+    fmax: float = PAPER_FMAX,
+    max_steps: int = RELAX_MAX_STEPS,
+    optimizer: str = RELAX_OPTIMIZER,
     hydrostatic_only: bool = False,
     stress_tol: float = 1e-4,
 ) -> RunResult:
@@ -116,9 +117,9 @@ def relax_with_ase(
     *,
     relax_cell: bool = False,
     relax_ions: bool = True,
-    fmax: float = 0.01,
-    max_steps: int = 1000,
-    optimizer: str = "BFGS",
+    fmax: float = PAPER_FMAX,
+    max_steps: int = RELAX_MAX_STEPS,
+    optimizer: str = RELAX_OPTIMIZER,
     hydrostatic_only: bool = False,
     stress_tol: float = 1e-4,
 ) -> RunResult:

@@ -12,14 +12,14 @@ from atomflow.calculators import CalculatorSpec, check_structure
 from atomflow.documents import Provenance, RelaxDocument
 from atomflow.jobs.ase_run import RunResult, relax
 from atomflow.reuse import cache_key, reuse_or_compute
+from atomflow.run_settings import PAPER_FMAX, RELAX_MAX_STEPS, RELAX_OPTIMIZER, RelaxSettings
 from atomflow.settings import get_settings
-from atomflow.units import to_gpa
 
 
 def relax_document(result: RunResult, input_structure: Structure, spec: CalculatorSpec, *, relax_cell: bool,
                    fmax: float, settings: dict[str, Any], label: str | None = None,
                    stand_in: bool = False) -> RelaxDocument:
-    """Build the document from a run; stress converted to GPa here, the document edge."""
+    """Build the document from a run; the stress goes in as eV/Å³ (the document adds its GPa form)."""
     structure = result.structure
     return RelaxDocument(
         formula=structure.composition.reduced_formula,
@@ -29,7 +29,7 @@ def relax_document(result: RunResult, input_structure: Structure, spec: Calculat
         energy=result.energy,
         energy_per_atom=result.energy / len(structure),
         max_force=result.max_force,
-        stress_gpa=[float(x) for x in to_gpa(result.stress)],
+        stress=[float(x) for x in result.stress],
         relax_cell=relax_cell,
         fmax=fmax,
         n_steps=result.n_steps,
@@ -43,35 +43,55 @@ def relax_document(result: RunResult, input_structure: Structure, spec: Calculat
 class RelaxMaker(Maker):
     """Relax ions (and optionally the cell) with any calculator; output a :class:`RelaxDocument`.
 
-    Defaults are the paper's: forces below 0.01 eV/Å; the step limit is large enough for that.
+    Defaults are the paper's (:mod:`atomflow.run_settings`): forces below ``PAPER_FMAX`` = 0.01 eV/Å; the
+    step limit is large enough for that. The run settings are the flat fields (``fmax=…``, ``max_steps=…``);
+    :attr:`run_settings` is their typed form, used alike as run arguments, provenance and reuse key, and
+    :meth:`from_settings` builds a Maker from a :class:`~atomflow.run_settings.RelaxSettings`. A calculator
+    given as a string is parsed once, here.
     """
 
     name: str = "relax"
-    calculator: CalculatorSpec | str | None = None  # None: settings.default_calculator
+    calculator: CalculatorSpec | str | None = None  # None: settings.default_calculator, read at run time
     relax_cell: bool = True
     relax_ions: bool = True
-    fmax: float = 0.01
-    max_steps: int = 1000
-    optimizer: str = "BFGS"
+    fmax: float = PAPER_FMAX
+    max_steps: int = RELAX_MAX_STEPS
+    optimizer: str = RELAX_OPTIMIZER
     label: str | None = None
     stand_in: bool = False
     extra_settings: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        if self.calculator is not None:
+            self.calculator = CalculatorSpec.parse(self.calculator)
+        self.run_settings  # bad settings fail now, not when the job runs
+
+    @classmethod
+    def from_settings(cls, settings: RelaxSettings, **kwargs: Any) -> RelaxMaker:
+        """A Maker running ``settings``; ``kwargs`` are the other fields (calculator, label, …)."""
+        return cls(**settings.key_dict(), **kwargs)
+
+    @property
+    def run_settings(self) -> RelaxSettings:
+        return RelaxSettings(relax_cell=self.relax_cell, relax_ions=self.relax_ions, fmax=self.fmax,
+                             max_steps=self.max_steps, optimizer=self.optimizer)
+
     @property
     def spec(self) -> CalculatorSpec:
+        if isinstance(self.calculator, CalculatorSpec):
+            return self.calculator
         return CalculatorSpec.parse(self.calculator or get_settings().default_calculator)
 
     @job(config=JobConfig(expose_store=True))
     def make(self, structure: Structure) -> RelaxDocument:
         spec = self.spec
         check_structure(spec, structure)
-        settings = {"relax_cell": self.relax_cell, "relax_ions": self.relax_ions, "fmax": self.fmax,
-                    "max_steps": self.max_steps, "optimizer": self.optimizer, **self.extra_settings}
+        run = self.run_settings
+        settings = {**run.key_dict(), **self.extra_settings}  # provenance and reuse key
 
         def compute() -> RelaxDocument:
-            result = relax(structure, spec, relax_cell=self.relax_cell, fmax=self.fmax,
-                           max_steps=self.max_steps, optimizer=self.optimizer, relax_ions=self.relax_ions)
-            return relax_document(result, structure, spec, relax_cell=self.relax_cell, fmax=self.fmax,
+            result = relax(structure, spec, **run.run_kwargs())
+            return relax_document(result, structure, spec, relax_cell=run.relax_cell, fmax=run.fmax,
                                   settings=settings, label=self.label, stand_in=self.stand_in)
 
         # label/stand_in are part of the key: they are printed next to the number.

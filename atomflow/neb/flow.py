@@ -37,20 +37,34 @@ from atomflow.neb.hops import (
     resolve_hop,
 )
 from atomflow.neb.path import INTERPOLATIONS
-from atomflow.neb.run import check_neb_settings, run_neb
+from atomflow.neb.run import run_neb
 from atomflow.reuse import cache_key, reuse_or_compute, structure_fingerprint
+from atomflow.run_settings import (
+    NEB_INTERPOLATION,
+    NEB_MAX_STEPS,
+    NEB_METHOD,
+    NEB_OPTIMIZER,
+    NEB_PRECONVERGE_FMAX,
+    PAPER_FMAX,
+    PAPER_N_IMAGES,
+    PAPER_SPRING_CONSTANT,
+    SUPERCELL_MAX_ATOMS,
+    SUPERCELL_MIN_LENGTH,
+    NEBSettings,
+    RelaxSettings,
+)
 from atomflow.settings import get_settings
 from atomflow.structures.validate import validate_structure
 
 
 def _bulk_relax_maker() -> RelaxMaker:
     # Barriers belong to the calculator's own lattice: a strained lattice shifts them.
-    return RelaxMaker(name="migration bulk relax", relax_cell=True, fmax=0.01, max_steps=1000)
+    return RelaxMaker.from_settings(RelaxSettings(relax_cell=True), name="migration bulk relax")
 
 
 def _endpoint_relax_maker() -> RelaxMaker:
-    # Paper: end points fully relaxed (ions), lattice fixed, forces < 0.01 eV/Å.
-    return RelaxMaker(name="relax end point", relax_cell=False, fmax=0.01, max_steps=1000)
+    # Paper: end points fully relaxed (ions), lattice fixed, forces < 0.01 eV/Å (PAPER_FMAX).
+    return RelaxMaker.from_settings(RelaxSettings(relax_cell=False), name="relax end point")
 
 
 @dataclass
@@ -80,36 +94,40 @@ class MigrationMaker(Maker):
             None: where it pays (GPU, or CHGNet on CPU). Recorded in the settings only when set.
         symprec: Å, symmetry tolerance for finding distinct hops.
         label, stand_in: recorded in provenance (which structure; True for a stand-in compound).
+
+    :attr:`run_settings` is the typed form of the NEB settings (:class:`~atomflow.run_settings.NEBSettings`):
+    the band's run arguments, provenance and reuse key; :attr:`settings` is ``run_settings.key_dict()``.
+    The calculator is parsed once, here (or, when None, once in :meth:`make`), and passed down as a spec.
     """
 
     name: str = "migration"
     calculator: CalculatorSpec | str | None = None
-    n_images: int = 5
-    spring_constant: float = 5.0
-    fmax: float = 0.01
+    n_images: int = PAPER_N_IMAGES
+    spring_constant: float = PAPER_SPRING_CONSTANT
+    fmax: float = PAPER_FMAX
     climb: bool = True
     species: str = "Na"
     hops: list[Any] | None = None
     max_hop_distance: float | None = None
-    supercell_min_length: float | None = 10.0
-    supercell_max_atoms: int = 300
+    supercell_min_length: float | None = SUPERCELL_MIN_LENGTH
+    supercell_max_atoms: int = SUPERCELL_MAX_ATOMS
     endpoint_relax_maker: RelaxMaker = field(default_factory=_endpoint_relax_maker)
     #: relaxes the bulk (cell + ions) before the supercell is built; None: use the structure as given
     bulk_relax_maker: RelaxMaker | None = field(default_factory=_bulk_relax_maker)
-    optimizer: str = "GuardedLBFGS"
-    max_steps: int = 1000
-    preconverge_fmax: float | None = 0.05
-    interpolation: str = "idpp"
-    method: str = "improvedtangent"
+    optimizer: str = NEB_OPTIMIZER
+    max_steps: int = NEB_MAX_STEPS
+    preconverge_fmax: float | None = NEB_PRECONVERGE_FMAX
+    interpolation: str = NEB_INTERPOLATION
+    method: str = NEB_METHOD
     batched: bool | None = None
     symprec: float = 0.1
     label: str | None = None
     stand_in: bool = False
 
     def __post_init__(self) -> None:
-        check_neb_settings(n_images=self.n_images, spring_constant=self.spring_constant, fmax=self.fmax,
-                           max_steps=self.max_steps, optimizer=self.optimizer, method=self.method,
-                           preconverge_fmax=self.preconverge_fmax)
+        if self.calculator is not None:
+            self.calculator = CalculatorSpec.parse(self.calculator)
+        self.run_settings  # n_images, spring, fmax, steps, optimizer, method checked (InputError)
         if self.interpolation not in INTERPOLATIONS:
             raise InputError(f"Unknown interpolation {self.interpolation!r}; choose one of "
                              f"{', '.join(INTERPOLATIONS)}.")
@@ -128,21 +146,24 @@ class MigrationMaker(Maker):
 
     @property
     def spec(self) -> CalculatorSpec:
+        if isinstance(self.calculator, CalculatorSpec):
+            return self.calculator
         return CalculatorSpec.parse(self.calculator or get_settings().default_calculator)
 
     @property
+    def run_settings(self) -> NEBSettings:
+        """The typed NEB settings of every band of this Maker."""
+        return NEBSettings(
+            n_images=self.n_images, spring_constant=self.spring_constant, fmax=self.fmax, climb=self.climb,
+            optimizer=self.optimizer, max_steps=self.max_steps, preconverge_fmax=self.preconverge_fmax,
+            interpolation=self.interpolation, method=self.method, batched=self.batched, species=self.species,
+            supercell_min_length=self.supercell_min_length, supercell_max_atoms=self.supercell_max_atoms,
+            endpoint_fmax=self.endpoint_relax_maker.fmax, max_hop_distance=self.max_hop_distance)
+
+    @property
     def settings(self) -> dict[str, Any]:
-        """The settings recorded in each document's provenance."""
-        return {"n_images": self.n_images, "spring_constant": self.spring_constant, "fmax": self.fmax,
-                "climb": self.climb, "optimizer": self.optimizer, "max_steps": self.max_steps,
-                "preconverge_fmax": self.preconverge_fmax, "interpolation": self.interpolation,
-                "method": self.method, "species": self.species,
-                "supercell_min_length": self.supercell_min_length,
-                "supercell_max_atoms": self.supercell_max_atoms,
-                "endpoint_fmax": self.endpoint_relax_maker.fmax,
-                "max_hop_distance": self.max_hop_distance,
-                # only when set: same numbers either way, so stored bands keep their reuse keys
-                **({"batched": self.batched} if self.batched is not None else {})}
+        """The settings recorded in each document's provenance (and hashed into each band's reuse key)."""
+        return self.run_settings.key_dict()
 
     def make(self, structure: Structure) -> Flow:
         """Flow: find/check hops and build end points (one job) → per hop: relax ×2 → NEB → analyse."""
@@ -152,15 +173,18 @@ class MigrationMaker(Maker):
         if self.hops is not None:  # fail now, before anything is submitted
             for hop in self.hops:
                 resolve_hop(structure, hop, self.species)
-        check_structure(self.spec, structure)
-        check_batched(self.spec, self.batched)
+        spec = self.spec
+        check_structure(spec, structure)
+        check_batched(spec, self.batched)
+        # the default calculator is resolved once, now: the hop jobs get this spec, not a fresh look-up
+        maker = self if self.calculator == spec else replace(self, calculator=spec)
         jobs = []
         if self.bulk_relax_maker is not None:
-            bulk = replace(self.bulk_relax_maker, calculator=self.spec, label=self.label,
+            bulk = replace(self.bulk_relax_maker, calculator=spec, label=self.label,
                            stand_in=self.stand_in).make(structure)
             jobs.append(bulk)
             structure = bulk.output.structure  # same atom order: hop site indices still apply
-        generate = generate_migration_hops(structure, self)
+        generate = generate_migration_hops(structure, maker)
         generate.name = f"{self.name} generate hops"
         jobs.append(generate)
         return Flow(jobs, output=generate.output, name=self.name)
@@ -182,19 +206,19 @@ class MigrationMaker(Maker):
         info = {"name": name, "species": initial[moving_index].specie.symbol, "moving_index": moving_index,
                 "hop_length": float(np.linalg.norm(d)), "site_a": None, "site_b": None, "image": None,
                 "supercell_site_a": None, "supercell_site_b": None, **(hop_info or {})}
+        spec, settings = self.spec, self.run_settings
         relaxer = self._endpoint_maker()
         relax_initial = relaxer.make(initial)
         relax_initial.name = f"relax initial {name}"
         relax_final = relaxer.make(final)
         relax_final.name = f"relax final {name}"
-        neb = run_ci_neb(relax_initial.output.structure, relax_final.output.structure, self.spec,
-                         self.settings)
+        neb = run_ci_neb(relax_initial.output.structure, relax_final.output.structure, spec, settings)
         neb.name = f"neb {name}"
         analyse = analyse_migration(
             neb.output,
             {"energy": relax_initial.output.energy, "converged": relax_initial.output.converged},
             {"energy": relax_final.output.energy, "converged": relax_final.output.converged},
-            info, self.spec, self.settings, self.label, self.stand_in)
+            info, spec, settings, self.label, self.stand_in)
         analyse.name = f"analyse {name}"
         return Flow([relax_initial, relax_final, neb, analyse], output=analyse.output,
                     name=f"{self.name} {name}")
@@ -215,15 +239,13 @@ class MigrationMaker(Maker):
         return [build_endpoints(structure, hop, supercell) for hop in hops]
 
     def _endpoint_maker(self) -> RelaxMaker:
-        own = self.endpoint_relax_maker.calculator
-        if own is not None and CalculatorSpec.parse(own) != self.spec:
+        own, spec = self.endpoint_relax_maker.calculator, self.spec  # RelaxMaker parsed its own already
+        if own is not None and own != spec:
             raise InputError(
-                f"The end points would be relaxed with {CalculatorSpec.parse(own).label!r} but the band "
-                f"run with {self.spec.label!r}; barriers need one calculator. Leave "
-                "endpoint_relax_maker.calculator as None."
+                f"The end points would be relaxed with {own.label!r} but the band run with {spec.label!r}; "
+                "barriers need one calculator. Leave endpoint_relax_maker.calculator as None."
             )
-        return replace(self.endpoint_relax_maker, calculator=self.spec, label=self.label,
-                       stand_in=self.stand_in)
+        return replace(self.endpoint_relax_maker, calculator=spec, label=self.label, stand_in=self.stand_in)
 
 
 @job
@@ -241,25 +263,26 @@ def generate_migration_hops(structure: Structure, maker: MigrationMaker) -> Resp
     return Response(replace=Flow(flows, output=[f.output for f in flows], name=f"{maker.name} hops"))
 
 
+def _neb_settings(settings: NEBSettings | dict[str, Any]) -> NEBSettings:
+    # a dict: MigrationMaker.settings, as callers passed before NEBSettings existed
+    return settings if isinstance(settings, NEBSettings) else NEBSettings(**settings)
+
+
 @job(data="image_structures", config=JobConfig(expose_store=True))
-def run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec, settings: dict[str, Any]
-               ) -> dict[str, Any]:
+def run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec,
+               settings: NEBSettings | dict[str, Any]) -> dict[str, Any]:
     """CI-NEB between relaxed end points; the band's structures go to the ``data`` store.
 
     A band already computed from the same end points, calculator and settings is reused.
     """
-    key = cache_key("ci-neb", initial, calculator, settings, final=structure_fingerprint(final))
+    settings = _neb_settings(settings)
+    key = cache_key("ci-neb", initial, calculator, settings.key_dict(), final=structure_fingerprint(final))
     return reuse_or_compute(key, lambda: _run_ci_neb(initial, final, calculator, settings))
 
 
-def _run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec, settings: dict[str, Any]
+def _run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec, settings: NEBSettings
                 ) -> dict[str, Any]:
-    result = run_neb(initial, final, calculator, n_images=settings["n_images"],
-                     spring_constant=settings["spring_constant"], fmax=settings["fmax"],
-                     climb=settings["climb"],
-                     optimizer=settings["optimizer"], max_steps=settings["max_steps"],
-                     preconverge_fmax=settings["preconverge_fmax"], method=settings["method"],
-                     interpolation=settings["interpolation"], batched=settings.get("batched"))
+    result = run_neb(initial, final, calculator, **settings.run_kwargs())
     return {
         "energies": [float(e) for e in result.energies],
         "image_max_forces": [float(f) for f in result.image_max_forces],
@@ -275,9 +298,11 @@ def _run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec
 
 @job(data="image_structures")
 def analyse_migration(neb: dict[str, Any], initial: dict[str, Any], final: dict[str, Any],
-                      info: dict[str, Any], calculator: CalculatorSpec, settings: dict[str, Any],
-                      label: str | None = None, stand_in: bool = False) -> MigrationDocument:
+                      info: dict[str, Any], calculator: CalculatorSpec,
+                      settings: NEBSettings | dict[str, Any], label: str | None = None,
+                      stand_in: bool = False) -> MigrationDocument:
     """Barriers, profile and flags of one hop from the NEB output and the end-point relaxations."""
+    settings = _neb_settings(settings)
     images: list[Structure] = neb["image_structures"]
     first = images[0]
     analysis = analyse_path(
@@ -316,10 +341,10 @@ def analyse_migration(neb: dict[str, Any], initial: dict[str, Any], final: dict[
         climbing_image_index=neb["climbing_index"],
         spline_x=[float(x) for x in analysis.spline_x],
         spline_y=[float(y) for y in analysis.spline_y],
-        n_images=settings["n_images"],
-        spring_constant=settings["spring_constant"],
-        fmax=settings["fmax"],
-        climb=settings["climb"],
+        n_images=settings.n_images,
+        spring_constant=settings.spring_constant,
+        fmax=settings.fmax,
+        climb=settings.climb,
         max_force_final=max(neb["image_max_forces"]),
         image_max_forces=neb["image_max_forces"],
         converged=neb["converged"],
@@ -335,5 +360,6 @@ def analyse_migration(neb: dict[str, Any], initial: dict[str, Any], final: dict[
         flags=analysis.flags,
         notes=analysis.notes,
         image_structures=images,
-        provenance=Provenance.from_spec(calculator, settings, structure_label=label, stand_in=stand_in),
+        provenance=Provenance.from_spec(calculator, settings.key_dict(), structure_label=label,
+                                        stand_in=stand_in),
     )

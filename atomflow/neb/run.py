@@ -42,6 +42,16 @@ from atomflow.jobs.ase_run import CallCounter, to_atoms
 from atomflow.neb.batched import attach_batched, check_batched
 from atomflow.neb.optimizers import GuardedLBFGS
 from atomflow.neb.path import interpolate_band
+from atomflow.run_settings import (
+    NEB_INTERPOLATION,
+    NEB_MAX_STEPS,
+    NEB_METHOD,
+    NEB_OPTIMIZER,
+    NEB_PRECONVERGE_FMAX,
+    PAPER_FMAX,
+    PAPER_N_IMAGES,
+    PAPER_SPRING_CONSTANT,
+)
 
 #: Live progress for `atomflow run` (the runner shows the latest line).
 progress = logging.getLogger("atomflow.progress")
@@ -75,12 +85,13 @@ def check_neb_settings(*, n_images: int, spring_constant: float, fmax: float, ma
                        method: str, preconverge_fmax: float | None) -> None:
     """Raise InputError for settings that cannot give a band (before any calculation)."""
     if n_images < 1:
-        raise InputError(f"n_images must be ≥ 1 (the paper uses 5), got {n_images}.")
+        raise InputError(f"n_images must be ≥ 1 (the paper uses {PAPER_N_IMAGES}), got {n_images}.")
     if not spring_constant > 0:
         raise InputError(
-            f"spring_constant must be positive (eV/Å²; the paper uses 5.0), got {spring_constant}.")
+            f"spring_constant must be positive (eV/Å²; the paper uses {PAPER_SPRING_CONSTANT}), "
+            f"got {spring_constant}.")
     if not fmax > 0:
-        raise InputError(f"fmax must be positive (eV/Å; the paper uses 0.01), got {fmax}.")
+        raise InputError(f"fmax must be positive (eV/Å; the paper uses {PAPER_FMAX}), got {fmax}.")
     if preconverge_fmax is not None and not preconverge_fmax > 0:
         raise InputError(f"preconverge_fmax must be positive (eV/Å) or None, got {preconverge_fmax}.")
     if max_steps < 1:
@@ -110,15 +121,15 @@ def run_neb(
     final: Structure | Atoms,
     spec: CalculatorSpec | str,
     *,
-    n_images: int = 5,
-    spring_constant: float = 5.0,
-    fmax: float = 0.01,
+    n_images: int = PAPER_N_IMAGES,
+    spring_constant: float = PAPER_SPRING_CONSTANT,
+    fmax: float = PAPER_FMAX,
     climb: bool = True,
-    optimizer: str = "GuardedLBFGS",
-    max_steps: int = 1000,
-    preconverge_fmax: float | None = 0.05,
-    method: str = "improvedtangent",
-    interpolation: str = "idpp",
+    optimizer: str = NEB_OPTIMIZER,
+    max_steps: int = NEB_MAX_STEPS,
+    preconverge_fmax: float | None = NEB_PRECONVERGE_FMAX,
+    method: str = NEB_METHOD,
+    interpolation: str = NEB_INTERPOLATION,
     batched: bool | None = None,
 ) -> NEBRun:
     """Relax a band between two relaxed end points until every image force is below ``fmax`` (eV/Å).
@@ -147,15 +158,15 @@ def run_neb_with_ase(
     final: Structure | Atoms,
     spec: CalculatorSpec | str,
     *,
-    n_images: int = 5,
-    spring_constant: float = 5.0,
-    fmax: float = 0.01,
+    n_images: int = PAPER_N_IMAGES,
+    spring_constant: float = PAPER_SPRING_CONSTANT,
+    fmax: float = PAPER_FMAX,
     climb: bool = True,
-    optimizer: str = "GuardedLBFGS",
-    max_steps: int = 1000,
-    preconverge_fmax: float | None = 0.05,
-    method: str = "improvedtangent",
-    interpolation: str = "idpp",
+    optimizer: str = NEB_OPTIMIZER,
+    max_steps: int = NEB_MAX_STEPS,
+    preconverge_fmax: float | None = NEB_PRECONVERGE_FMAX,
+    method: str = NEB_METHOD,
+    interpolation: str = NEB_INTERPOLATION,
     batched: bool | None = None,
 ) -> NEBRun:
     """:func:`run_neb` with ase.mep's NEB and an ASE optimizer on the spec's ASE calculators.

@@ -24,6 +24,13 @@ from atomflow.calculators import BACKENDS, CalculatorSpec, check_structure
 from atomflow.documents import RelaxDocument
 from atomflow.errors import InputError
 from atomflow.jobs import RelaxMaker
+from atomflow.run_settings import (
+    PAPER_FMAX,
+    RELAX_MAX_STEPS,
+    SUPERCELL_MAX_ATOMS,
+    SUPERCELL_MIN_LENGTH,
+    RelaxSettings,
+)
 from atomflow.structures.validate import validate_structure
 from atomflow.vacancy.chempot import ANION_SPECIES, host_limits, rich_limit_only
 from atomflow.vacancy.document import ChemicalPotential, VacancyDocument
@@ -52,6 +59,10 @@ class VacancyFormationMaker(Maker):
 
     ``size_check``: repeat every site in the supercell of ``size_check_min_length`` (Å) and report both
     E_f and the difference.
+
+    ``fmax`` and ``max_steps`` make the default relax makers (:class:`~atomflow.run_settings.RelaxSettings`:
+    cell + ions for the host and references, ions only for the supercells). The calculator is parsed once,
+    here, and handed to them as a spec.
     """
 
     name: str = "vacancy formation"
@@ -62,13 +73,13 @@ class VacancyFormationMaker(Maker):
     hull_limit: Literal["rich", "poor"] = "rich"
     hull_phases: list[Structure] | None = None
     molecule_references: bool = False
-    min_length: float = 10.0  # Å, shared supercell rule
-    max_atoms: int = 300
+    min_length: float = SUPERCELL_MIN_LENGTH  # Å, shared supercell rule
+    max_atoms: int = SUPERCELL_MAX_ATOMS
     schottky: bool | None = None
     size_check: bool = False
     size_check_min_length: float = 14.0  # Å
-    fmax: float = 0.01  # eV/Å, every relaxation
-    max_steps: int = 1000
+    fmax: float = PAPER_FMAX  # eV/Å, every relaxation
+    max_steps: int = RELAX_MAX_STEPS
     symprec: float = 0.01  # Å, site symmetry
     bulk_relax_maker: RelaxMaker | None = None  # None: cell + ions relax (host and references)
     defect_relax_maker: RelaxMaker | None = None  # None: ions-only relax at fixed cell (perfect + defect cells)
@@ -101,14 +112,15 @@ class VacancyFormationMaker(Maker):
         if self.size_check and self.size_check_min_length <= self.min_length:
             raise InputError(f"size_check_min_length ({self.size_check_min_length} Å) must exceed min_length "
                              f"({self.min_length} Å) to give a larger supercell.")
-        if self.fmax <= 0:
-            raise InputError(f"fmax must be positive (eV/Å), got {self.fmax}.")
-        common = {"calculator": self.calculator, "fmax": self.fmax, "max_steps": self.max_steps,
-                  "label": self.label, "stand_in": self.stand_in}
-        if self.bulk_relax_maker is None:
-            self.bulk_relax_maker = RelaxMaker(name="vacancy bulk relax", relax_cell=True, **common)
+        if self.calculator is not None:
+            self.calculator = CalculatorSpec.parse(self.calculator)
+        common = {"calculator": self.calculator, "label": self.label, "stand_in": self.stand_in}
+        if self.bulk_relax_maker is None:  # (RelaxSettings rejects fmax ≤ 0)
+            bulk = RelaxSettings(relax_cell=True, fmax=self.fmax, max_steps=self.max_steps)
+            self.bulk_relax_maker = RelaxMaker.from_settings(bulk, name="vacancy bulk relax", **common)
         if self.defect_relax_maker is None:
-            self.defect_relax_maker = RelaxMaker(name="vacancy relax", relax_cell=False, **common)
+            defect = RelaxSettings(relax_cell=False, fmax=self.fmax, max_steps=self.max_steps)
+            self.defect_relax_maker = RelaxMaker.from_settings(defect, name="vacancy relax", **common)
         if self.defect_relax_maker.relax_cell:
             raise InputError("defect_relax_maker relaxes the cell: E_d and E_p must share the perfect "
                              "supercell's cell. Give it relax_cell=False.")
