@@ -152,7 +152,7 @@ def query(
         if frame.empty:
             console.print(f"no {property} results" + (f" for {formula}" if formula else ""))
             return
-        frame = frame.drop(columns=[c for c in ("created_at", "model", "stand_in") if c in frame]).head(limit)
+        frame = frame.drop(columns=[c for c in ("created_at", "stand_in") if c in frame]).head(limit)
         table = Table(*frame.columns, title=f"{property} results ({len(frame)})")
         for row in frame.itertuples(index=False):
             table.add_row(*[_cell(v) for v in row])

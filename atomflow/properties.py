@@ -159,7 +159,7 @@ def common_columns(doc: Any) -> dict[str, Any]:
     calc = getattr(prov, "calculator", None) or {}
     return {
         "formula": getattr(doc, "formula", None),
-        "calculator": calc.get("name"),
+        "calculator": _calculator_label(calc),
         "model": calc.get("model"),
         "structure": getattr(prov, "structure_label", None),
         "stand_in": getattr(prov, "stand_in", None),
@@ -167,6 +167,21 @@ def common_columns(doc: Any) -> dict[str, Any]:
         "flags": "; ".join(flag_list(doc)),
         "created_at": getattr(prov, "created_at", None),
     }
+
+
+def _calculator_label(calc: dict[str, Any]) -> str | None:
+    """``sevennet`` or ``sevennet(model=7net-l3i5)``: the whole spec, so models are told apart."""
+    if not calc.get("name"):
+        return None
+    params = calc.get("parameters") or {}
+    if not params:
+        return calc["name"]
+    from atomflow.calculators import CalculatorSpec
+
+    try:
+        return CalculatorSpec(name=calc["name"], parameters=params).label
+    except Exception:  # a backend unknown here (a store written elsewhere): show what was stored
+        return f"{calc['name']}({', '.join(f'{k}={v}' for k, v in sorted(params.items()))})"
 
 
 # --- what a report section gets ----------------------------------------------------------------------------

@@ -82,7 +82,12 @@ class Results:
             formula = _reduced_formula(formula)
             criteria["output.formula"] = formula
         if calculator is not None:
-            criteria["output.provenance.calculator.name"] = calculator.split(":")[0].lower()
+            # the whole spec: name and parameters (another model of the same name is another calculator)
+            from atomflow.calculators import CalculatorSpec
+
+            spec = CalculatorSpec.parse(calculator)
+            criteria["output.provenance.calculator.name"] = spec.name
+            criteria["output.provenance.calculator.parameters"] = dict(spec.parameters)
         if converged is not None:
             criteria["output.converged"] = converged
         if stand_in is not None:
@@ -123,14 +128,39 @@ def _decode(document: type, output: dict[str, Any], decoder: MontyDecoder) -> An
 
 
 def _identity(property: str, output: dict[str, Any]) -> str:
-    """Same result computed again (a re-run) → same identity; newest wins."""
+    """Same result computed again (a re-run, a resumed or concurrent run, a resubmission) → same identity.
+
+    A result is what its physical inputs make it: the structure, the calculator and its parameters, the
+    settings. Job ids are not inputs (an elastic document records the ids of its strained cells, new ones
+    on every run), so every key naming one is left out; newest wins.
+    """
     if output.get("cache_key"):
         return output["cache_key"]
     prov = output.get("provenance", {})
     payload = {"p": property, "f": output.get("formula"), "calc": prov.get("calculator", {}).get("name"),
-               "params": prov.get("calculator", {}).get("parameters"), "settings": prov.get("settings"),
-               "label": prov.get("structure_label"), "name": output.get("name")}
+               "params": prov.get("calculator", {}).get("parameters"),
+               "settings": _without_job_ids(prov.get("settings")), "label": prov.get("structure_label"),
+               "stand_in": prov.get("stand_in"), "name": output.get("name"),
+               "structure": _structure_identity(output.get("structure"))}
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def _without_job_ids(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _without_job_ids(v) for k, v in value.items() if "uuid" not in str(k).lower()}
+    if isinstance(value, list):
+        return [_without_job_ids(v) for v in value]
+    return value
+
+
+def _structure_identity(structure: Any) -> Any:
+    """Lattice and sites of a stored structure, rounded so that float noise does not split one result."""
+    if not isinstance(structure, dict) or "lattice" not in structure:
+        return None
+    lattice = [[round(float(x), 5) for x in row] for row in structure["lattice"].get("matrix", [])]
+    sites = [(site.get("label"), [round(float(x), 4) % 1.0 for x in site.get("abc", [])])
+             for site in structure.get("sites", [])]
+    return [lattice, sites]
 
 
 def _reduced_formula(formula: str) -> str:
