@@ -83,7 +83,8 @@ def _fake_vasp(tmp_path, monkeypatch):
 CASES = [
     ("malformed CIF", lambda t, m: read_cif("data_x\n_cell_length_a 4.0\nloop_\n_atom_site_label\nbroken"),
      AtomflowError, ["CIF text could not be parsed", "_atom_site loop"]),
-    ("occupancy that cannot be ordered", lambda t, m: order_half_occupied(synthetic_p2n_cif(half_occupancy=0.33)),
+    ("occupancy that cannot be ordered",
+     lambda t, m: order_half_occupied(synthetic_p2n_cif(half_occupancy=0.33)),
      InputError, ["site 0", "occupancy 0.33", "OrderDisorderedStructureTransformation"]),
     ("unknown calculator name", lambda t, m: CalculatorSpec.parse("sevenet"), CalculatorError,
      ["'sevenet'", "sevennet", "chgnet"]),
@@ -92,30 +93,35 @@ CASES = [
     ("EMT on NaCl in a workflow", lambda t, m: ElasticMaker(calculator="emt").make(rocksalt_nacl()),
      CalculatorError, ["'emt'", "no parameters for Cl, Na", "'fumi_tosi'"]),
     ("missing MACE model file", lambda t, m: get_calculator(f"mace:{t}/missing.model"), CalculatorError,
-     [f"missing.model", "not found", "--calculator mace:"]),
+     ["missing.model", "not found", "--calculator mace:"]),
     ("NEB end points with different atom counts",
-     lambda t, m: MigrationMaker(calculator="fumi_tosi").make_hop_flow(nacl_endpoints()[0], nacl_endpoints()[2]),
+     lambda t, m: MigrationMaker(calculator="fumi_tosi").make_hop_flow(nacl_endpoints()[0],
+                                                                        nacl_endpoints()[2]),
      InputError, ["64 and 63 atoms", "build_endpoints"]),
     ("NEB end points with different species order",
      lambda t, m: MigrationMaker(calculator="fumi_tosi").make_hop_flow(
          nacl_endpoints()[1], Structure.from_sites(list(reversed(nacl_endpoints()[2].sites)))),
-     InputError, ["different orders", "site 0 is Na in the initial and Cl in the final", "Keep one atom order"]),
+     InputError,
+     ["different orders", "site 0 is Na in the initial and Cl in the final", "Keep one atom order"]),
     ("identical NEB end points",
-     lambda t, m: MigrationMaker(calculator="fumi_tosi").make_hop_flow(nacl_endpoints()[1], nacl_endpoints()[1]),
+     lambda t, m: MigrationMaker(calculator="fumi_tosi").make_hop_flow(nacl_endpoints()[1],
+                                                                        nacl_endpoints()[1]),
      InputError, ["identical", "0.000 Å", "moving atom on two different sites"]),
     ("hop between sites that are not Na",
      lambda t, m: MigrationMaker(calculator="fumi_tosi", hops=[(4, 5)]).make(rocksalt_nacl()),
      InputError, ["site 4 (Cl) and site 5 (Cl)", "Pick Na sites (indices 0, 1, 2, 3)", "species="]),
     ("zero strain magnitude", lambda t, m: ElasticMaker(calculator="emt", strain_magnitudes=(0.0, 0.01)),
      InputError, ["strain_magnitudes", "the strain 0,", "non-zero strains"]),
-    ("strain magnitude far too large", lambda t, m: ElasticMaker(calculator="emt", strain_magnitudes=(-0.5, 0.5)),
+    ("strain magnitude far too large",
+     lambda t, m: ElasticMaker(calculator="emt", strain_magnitudes=(-0.5, 0.5)),
      InputError, ["strain_magnitudes", "the strain -0.5", "|ε| ≤ 0.02"]),
     ("too few strain states for the fit",
      lambda t, m: ElasticMaker(calculator="emt", strain_magnitudes=(0.01,), symmetry_reduce=False),
      InputError, ["(0.01,)", "gives 6 strain states", "at least 12", "(-0.01, -0.005, 0.005, 0.01)"]),
     ("negative force criterion", lambda t, m: relax(rocksalt_nacl(), "fumi_tosi", fmax=-0.01), InputError,
      ["fmax must be positive", "got -0.01"]),
-    ("missing VASP executable", lambda t, m: (m.setenv("ATOMFLOW_VASP_CMD", "no_such_vasp"), get_calculator("vasp")),
+    ("missing VASP executable",
+     lambda t, m: (m.setenv("ATOMFLOW_VASP_CMD", "no_such_vasp"), get_calculator("vasp")),
      MissingDependencyError, ["'no_such_vasp' not found", "set ATOMFLOW_VASP_CMD"]),
     ("missing POTCAR directory", lambda t, m: (_fake_vasp(t, m), get_calculator("vasp")), CalculatorError,
      ["POTCAR directory not found", "no_potcars_here", "Set PMG_VASP_PSP_DIR"]),
@@ -159,7 +165,7 @@ def test_bad_input_gives_one_clear_error(case, action, error, words, tmp_path, m
     with pytest.raises(error) as raised:
         action(tmp_path, monkeypatch)
     assert_one_clear_message(case, str(raised.value), words)
-    assert not (tmp_path / "results").exists()  # nothing made a store on the way (the default one lives there)
+    assert not (tmp_path / "results").exists()  # no store made on the way (the default one lives there)
 
 
 # Cases that read a store holding a result: the error leaves what is stored unchanged.
@@ -235,7 +241,8 @@ def test_non_positive_definite_tensor_is_flagged_with_its_moduli():
 
     c_gpa = np.diag([10.0, 10.0, 10.0, -1.0, 5.0, 5.0])
     strains = np.array(fit_strain_states(DEFAULT_MAGNITUDES))
-    doc = ElasticDocument.from_fit(rocksalt_nacl(), strains, strains @ c_gpa.T / EV_PER_A3_TO_GPA, np.zeros(6),
+    stresses = strains @ c_gpa.T / EV_PER_A3_TO_GPA
+    doc = ElasticDocument.from_fit(rocksalt_nacl(), strains, stresses, np.zeros(6),
                                    provenance=Provenance.from_spec("emt", {}), crystal_system="cubic")
     assert doc.mechanically_stable is False
     assert min(doc.eigenvalues_gpa) == pytest.approx(-1.0)
