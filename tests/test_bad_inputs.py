@@ -1,4 +1,5 @@
-"""Bad input corpus: every case gives ONE clear error naming the problem and the fix, and nothing stored changes.
+"""Bad input corpus: every case gives ONE clear error naming the problem, its value and the fix; a case that
+reads a store leaves it unchanged, and no case makes a store.
 
 Flag cases (unstable tensor, step-limit relax) are stored on purpose, but never reported without their flag.
 """
@@ -68,11 +69,6 @@ def slab():
     return AseAtomsAdaptor.get_structure(cu)
 
 
-def tiny_relax_flow(tmp_path):
-    cu = AseAtomsAdaptor.get_structure(bulk("Cu", "fcc", a=3.6, cubic=True))
-    return RelaxMaker(calculator="emt").make(cu)
-
-
 def _fake_vasp(tmp_path, monkeypatch):
     exe = tmp_path / "vasp_std"
     exe.write_text("#!/bin/sh\nexit 0\n")
@@ -82,85 +78,114 @@ def _fake_vasp(tmp_path, monkeypatch):
     monkeypatch.delenv("VASP_PP_PATH", raising=False)
 
 
-# (id, callable(tmp_path, monkeypatch, store_path), expected exception, words the message must contain)
+# (id, callable(tmp_path, monkeypatch), expected exception, words the message must contain). The words name
+# the parameter or item at fault, the offending value and the fix, as the message gives them.
 CASES = [
-    ("malformed CIF", lambda t, m, s: read_cif("data_x\n_cell_length_a 4.0\nloop_\n_atom_site_label\nbroken"),
-     AtomflowError, ["CIF"]),
-    ("occupancy that cannot be ordered", lambda t, m, s: order_half_occupied(synthetic_p2n_cif(half_occupancy=0.33)),
-     InputError, ["0.33"]),
-    ("unknown calculator name", lambda t, m, s: CalculatorSpec.parse("sevenet"), CalculatorError,
-     ["sevenet", "sevennet", "chgnet"]),
-    ("EMT on Na", lambda t, m, s: get_calculator("emt", bcc_na()), CalculatorError, ["Na", "Use a calculator"]),
-    ("EMT on NaCl in a workflow", lambda t, m, s: ElasticMaker(calculator="emt").make(rocksalt_nacl()),
-     CalculatorError, ["Na", "Cl"]),
-    ("missing MACE model file", lambda t, m, s: get_calculator(f"mace:{t}/missing.model"), CalculatorError,
-     ["missing.model", "not found"]),
+    ("malformed CIF", lambda t, m: read_cif("data_x\n_cell_length_a 4.0\nloop_\n_atom_site_label\nbroken"),
+     AtomflowError, ["CIF text could not be parsed", "_atom_site loop"]),
+    ("occupancy that cannot be ordered",
+     lambda t, m: order_half_occupied(synthetic_p2n_cif(half_occupancy=0.33)),
+     InputError, ["site 0", "occupancy 0.33", "OrderDisorderedStructureTransformation"]),
+    ("unknown calculator name", lambda t, m: CalculatorSpec.parse("sevenet"), CalculatorError,
+     ["'sevenet'", "sevennet", "chgnet"]),
+    ("EMT on Na", lambda t, m: get_calculator("emt", bcc_na()), CalculatorError,
+     ["'emt'", "no parameters for Na", "Use a calculator that can", "'kim'"]),
+    ("EMT on NaCl in a workflow", lambda t, m: ElasticMaker(calculator="emt").make(rocksalt_nacl()),
+     CalculatorError, ["'emt'", "no parameters for Cl, Na", "'fumi_tosi'"]),
+    ("missing MACE model file", lambda t, m: get_calculator(f"mace:{t}/missing.model"), CalculatorError,
+     ["missing.model", "not found", "--calculator mace:"]),
     ("NEB end points with different atom counts",
-     lambda t, m, s: MigrationMaker(calculator="fumi_tosi").make_hop_flow(nacl_endpoints()[0], nacl_endpoints()[2]),
-     InputError, ["64", "63"]),
+     lambda t, m: MigrationMaker(calculator="fumi_tosi").make_hop_flow(nacl_endpoints()[0],
+                                                                        nacl_endpoints()[2]),
+     InputError, ["64 and 63 atoms", "build_endpoints"]),
     ("NEB end points with different species order",
-     lambda t, m, s: MigrationMaker(calculator="fumi_tosi").make_hop_flow(
+     lambda t, m: MigrationMaker(calculator="fumi_tosi").make_hop_flow(
          nacl_endpoints()[1], Structure.from_sites(list(reversed(nacl_endpoints()[2].sites)))),
-     InputError, ["order"]),
+     InputError,
+     ["different orders", "site 0 is Na in the initial and Cl in the final", "Keep one atom order"]),
     ("identical NEB end points",
-     lambda t, m, s: MigrationMaker(calculator="fumi_tosi").make_hop_flow(nacl_endpoints()[1], nacl_endpoints()[1]),
-     InputError, ["identical"]),
+     lambda t, m: MigrationMaker(calculator="fumi_tosi").make_hop_flow(nacl_endpoints()[1],
+                                                                        nacl_endpoints()[1]),
+     InputError, ["identical", "0.000 Å", "moving atom on two different sites"]),
     ("hop between sites that are not Na",
-     lambda t, m, s: MigrationMaker(calculator="fumi_tosi", hops=[(4, 5)]).make(rocksalt_nacl()),
-     InputError, ["Cl"]),
-    ("zero strain magnitude", lambda t, m, s: ElasticMaker(calculator="emt", strain_magnitudes=(0.0, 0.01)),
-     InputError, ["0"]),
-    ("strain magnitude far too large", lambda t, m, s: ElasticMaker(calculator="emt", strain_magnitudes=(-0.5, 0.5)),
-     InputError, ["0.5"]),
+     lambda t, m: MigrationMaker(calculator="fumi_tosi", hops=[(4, 5)]).make(rocksalt_nacl()),
+     InputError, ["site 4 (Cl) and site 5 (Cl)", "Pick Na sites (indices 0, 1, 2, 3)", "species="]),
+    ("zero strain magnitude", lambda t, m: ElasticMaker(calculator="emt", strain_magnitudes=(0.0, 0.01)),
+     InputError, ["strain_magnitudes", "the strain 0,", "non-zero strains"]),
+    ("strain magnitude far too large",
+     lambda t, m: ElasticMaker(calculator="emt", strain_magnitudes=(-0.5, 0.5)),
+     InputError, ["strain_magnitudes", "the strain -0.5", "|ε| ≤ 0.02"]),
     ("too few strain states for the fit",
-     lambda t, m, s: ElasticMaker(calculator="emt", strain_magnitudes=(0.01,), symmetry_reduce=False),
-     InputError, ["strain"]),
-    ("negative force criterion", lambda t, m, s: relax(rocksalt_nacl(), "fumi_tosi", fmax=-0.01), InputError,
-     ["fmax"]),
-    ("missing VASP executable", lambda t, m, s: (m.setenv("ATOMFLOW_VASP_CMD", "no_such_vasp"), get_calculator("vasp")),
-     MissingDependencyError, ["no_such_vasp", "ATOMFLOW_VASP_CMD"]),
-    ("missing POTCAR directory", lambda t, m, s: (_fake_vasp(t, m), get_calculator("vasp")), CalculatorError,
-     ["POTCAR", "PMG_VASP_PSP_DIR"]),
-    ("unwritable store path", lambda t, m, s: open_store("/proc/atomflow-store"), StoreError, ["writable"]),
-    ("store URI that does not answer", lambda t, m, s: open_store("mongodb://127.0.0.1:9/"), StoreError,
-     ["does not answer"]),
-    ("unsupported store URI", lambda t, m, s: open_store("ftp://host/x"), StoreError, ["mongodb://"]),
-    ("structure with overlapping atoms", lambda t, m, s: ElasticMaker(calculator="emt").make(overlapping()),
-     AtomflowError, ["Å"]),
-    ("vacuum where bulk is required", lambda t, m, s: VacancyFormationMaker(calculator="emt", species="Cu",
-                                                                              mu=-0.0).make(slab()),
-     AtomflowError, ["vacuum"]),
-    ("negative supercell size", lambda t, m, s: make_supercell(rocksalt_nacl(), min_length=-10), InputError,
-     ["positive"]),
-    ("zero supercell size in a workflow", lambda t, m, s: VacancyFormationMaker(calculator="emt", species="Cu",
-                                                                                  mu=-0.0, min_length=0),
-     InputError, ["positive"]),
-    ("unknown property in a query", lambda t, m, s: Results(s).query("barriers-typo"), InputError,
-     ["relax", "barrier", "elastic"]),
-    ("unknown formula in a query", lambda t, m, s: Results(s).barriers(formula="KBr"), InputError,
-     ["KBr", "Cu"]),
-    ("not a formula in a query", lambda t, m, s: Results(s).barriers(formula="N@Cl!"), InputError, ["formula"]),
-    ("k-point density of zero", lambda t, m, s: CalculatorSpec.parse("gpaw:kpt_density=0"), CalculatorError,
-     ["kpt_density", "positive"]),
-    ("negative plane-wave cutoff", lambda t, m, s: CalculatorSpec.parse("vasp:encut=-550"), CalculatorError,
-     ["encut"]),
+     lambda t, m: ElasticMaker(calculator="emt", strain_magnitudes=(0.01,), symmetry_reduce=False),
+     InputError, ["(0.01,)", "gives 6 strain states", "at least 12", "(-0.01, -0.005, 0.005, 0.01)"]),
+    ("negative force criterion", lambda t, m: relax(rocksalt_nacl(), "fumi_tosi", fmax=-0.01), InputError,
+     ["fmax must be positive", "got -0.01"]),
+    ("missing VASP executable",
+     lambda t, m: (m.setenv("ATOMFLOW_VASP_CMD", "no_such_vasp"), get_calculator("vasp")),
+     MissingDependencyError, ["'no_such_vasp' not found", "set ATOMFLOW_VASP_CMD"]),
+    ("missing POTCAR directory", lambda t, m: (_fake_vasp(t, m), get_calculator("vasp")), CalculatorError,
+     ["POTCAR directory not found", "no_potcars_here", "Set PMG_VASP_PSP_DIR"]),
+    ("unwritable store path", lambda t, m: open_store("/proc/atomflow-store"), StoreError,
+     ["/proc/atomflow-store", "at a writable directory"]),
+    ("store URI that does not answer", lambda t, m: open_store("mongodb://127.0.0.1:9/"), StoreError,
+     ["mongodb://127.0.0.1:9/ does not answer", "unset ATOMFLOW_STORE_URI"]),
+    ("unsupported store URI", lambda t, m: open_store("ftp://host/x"), StoreError,
+     ["'ftp://host/x'", "sqlite:///path", "mongodb://"]),
+    ("structure with overlapping atoms", lambda t, m: ElasticMaker(calculator="emt").make(overlapping()),
+     AtomflowError, ["site 0 (Cu) and site 1 (Cu)", "0.200 Å apart", "min_distance"]),  # 0.05 × 4.0 Å
+    ("vacuum where bulk is required", lambda t, m: VacancyFormationMaker(calculator="emt", species="Cu",
+                                                                           mu=-0.0).make(slab()),
+     AtomflowError, ["vacuum along c", "16.0 Å", "require_periodic=False"]),  # 2 × 8.0 Å of vacuum
+    ("negative supercell size", lambda t, m: make_supercell(rocksalt_nacl(), min_length=-10), InputError,
+     ["min_length=-10", "must be positive", "e.g. min_length=10.0"]),
+    ("zero supercell size in a workflow", lambda t, m: VacancyFormationMaker(calculator="emt", species="Cu",
+                                                                               mu=-0.0, min_length=0),
+     InputError, ["min_length (Å)", "must be positive, got 0"]),
+    ("k-point density of zero", lambda t, m: CalculatorSpec.parse("gpaw:kpt_density=0"), CalculatorError,
+     ["kpt_density must be positive", "got 0", "kpt_density=4"]),
+    ("negative plane-wave cutoff", lambda t, m: CalculatorSpec.parse("vasp:encut=-550"), CalculatorError,
+     ["encut must be positive", "got -550"]),
     ("chemical potential that is not finite",
-     lambda t, m, s: VacancyFormationMaker(calculator="emt", species="Cu", mu=float("nan")), InputError, ["mu"]),
-    ("non-element vacancy species", lambda t, m, s: VacancyFormationMaker(calculator="emt", species="Xx"),
-     InputError, ["element"]),
+     lambda t, m: VacancyFormationMaker(calculator="emt", species="Cu", mu=float("nan")), InputError,
+     ["mu must be a finite energy", "got nan"]),
+    ("non-element vacancy species", lambda t, m: VacancyFormationMaker(calculator="emt", species="Xx"),
+     InputError, ["species must be an element symbol", "'Xx'"]),
 ]
 
 
-@pytest.mark.parametrize("case, action, error, words", CASES, ids=[c[0] for c in CASES])
-def test_bad_input_gives_one_clear_error_and_changes_nothing_stored(case, action, error, words, tmp_path,
-                                                                       monkeypatch, store_path):
-    before = snapshot(store_path)
-    with pytest.raises(error) as raised:
-        action(tmp_path, monkeypatch, store_path)
-    message = str(raised.value)
-    assert "\n" not in message.strip() or len(message) < 600  # one message, not a traceback dump
+def assert_one_clear_message(case: str, message: str, words: list[str]) -> None:
+    assert message.strip() and "\n" not in message.strip(), f"{case}: not one line: {message!r}"
+    assert "Traceback" not in message and 'File "' not in message, f"{case}: a traceback: {message!r}"
     for word in words:
         assert word in message, f"{case}: {word!r} not in {message!r}"
+
+
+@pytest.mark.parametrize("case, action, error, words", CASES, ids=[c[0] for c in CASES])
+def test_bad_input_gives_one_clear_error(case, action, error, words, tmp_path, monkeypatch):
+    with pytest.raises(error) as raised:
+        action(tmp_path, monkeypatch)
+    assert_one_clear_message(case, str(raised.value), words)
+    assert not (tmp_path / "results").exists()  # no store made on the way (the default one lives there)
+
+
+# Cases that read a store holding a result: the error leaves what is stored unchanged.
+STORE_CASES = [
+    ("unknown property in a query", lambda s: Results(s).query("barriers-typo"),
+     ["'barriers-typo'", "Choose one of: relax, barrier, vacancy, elastic"]),
+    ("unknown formula in a query", lambda s: Results(s).barriers(formula="KBr"),
+     ["'KBr'", "Formulas in the store: Cu"]),
+    ("not a formula in a query", lambda s: Results(s).barriers(formula="N@Cl!"),
+     ["'N@Cl!' is not a chemical formula", "'NaCl'"]),
+]
+
+
+@pytest.mark.parametrize("case, action, words", STORE_CASES, ids=[c[0] for c in STORE_CASES])
+def test_bad_query_gives_one_clear_error_and_changes_nothing_stored(case, action, words, store_path):
+    before = snapshot(store_path)
+    assert before[1] == 1  # the one relaxation
+    with pytest.raises(InputError) as raised:
+        action(store_path)
+    assert_one_clear_message(case, str(raised.value), words)
     assert snapshot(store_path) == before
 
 
@@ -179,16 +204,17 @@ def test_nan_forces_from_a_calculator_stop_the_run(monkeypatch):
 
 
 @pytest.mark.parametrize("args, words", [
-    (["query", "barrier", "--limit", "0"], ["limit"]),
-    (["run", "paper", "--calculator", "sevenet"], ["Unknown calculator", "sevennet"]),
-    (["run", "no-such-workflow"], ["Unknown workflow", "paper"]),
-    (["run", "paper", "--calculator", "emt,emt"], ["twice"]),
-    (["query", "nonsense"], ["Unknown property"]),
+    (["query", "barrier", "--limit", "0"], ["--limit", "greater than or equal to 1"]),
+    (["run", "paper", "--calculator", "sevenet"], ["Unknown calculator 'sevenet'", "sevennet"]),
+    (["run", "no-such-workflow"], ["Unknown workflow 'no-such-workflow'", "paper", "ATOMFLOW_WORKFLOWS_DIR"]),
+    (["run", "paper", "--calculator", "emt,emt"], ["--calculator", "listed twice"]),
+    (["query", "nonsense"], ["Unknown property 'nonsense'", "relax, barrier, vacancy, elastic"]),
 ])
 def test_cli_bad_arguments_exit_nonzero_with_one_message(args, words, store_path):
     before = snapshot(store_path)
     result = CliRunner().invoke(app, [*args, "--store", store_path], env={"COLUMNS": "200"})
     assert result.exit_code != 0
+    assert "Traceback" not in result.output, result.output
     for word in words:
         assert word in result.output, result.output
     assert snapshot(store_path) == before
@@ -207,8 +233,25 @@ def test_unconverged_relax_is_stored_flagged_and_never_shown_as_a_plain_number(t
 
 
 def test_non_positive_definite_tensor_is_flagged_with_its_moduli():
-    from atomflow.elastic.fit import elastic_properties
+    # One negative shear stiffness (C44 = −1 GPa): the document keeps every modulus, each next to the flag.
+    from atomflow.documents import Provenance
+    from atomflow.elastic import ElasticDocument
+    from atomflow.elastic.strains import DEFAULT_MAGNITUDES, fit_strain_states
+    from atomflow.units import EV_PER_A3_TO_GPA
 
-    c = np.diag([10.0, 10.0, 10.0, -1.0, 5.0, 5.0]) / 160.2176634  # eV/Å³, one negative shear stiffness
-    props = elastic_properties(c, "cubic")
-    assert props.mechanically_stable is False
+    c_gpa = np.diag([10.0, 10.0, 10.0, -1.0, 5.0, 5.0])
+    strains = np.array(fit_strain_states(DEFAULT_MAGNITUDES))
+    stresses = strains @ c_gpa.T / EV_PER_A3_TO_GPA
+    doc = ElasticDocument.from_fit(rocksalt_nacl(), strains, stresses, np.zeros(6),
+                                   provenance=Provenance.from_spec("emt", {}), crystal_system="cubic")
+    assert doc.mechanically_stable is False
+    assert min(doc.eigenvalues_gpa) == pytest.approx(-1.0)
+    assert doc.born_criteria["cubic: C44 > 0"] is False and doc.born_criteria["cubic: C11 - C12 > 0"]
+    # Hill (1952) by hand for this diagonal C: 9 K_V = 30, 15 G_V = 30 + 3·9; S = C⁻¹ is diagonal,
+    # 1/K_R = 3/10, 15/G_R = 4·3/10 + 3·(−1 + 1/5 + 1/5): the moduli of an unstable tensor, not physical.
+    assert doc.k_voigt == pytest.approx(30 / 9) and doc.g_voigt == pytest.approx(57 / 15)
+    assert doc.k_reuss == pytest.approx(10 / 3) and doc.g_reuss == pytest.approx(15 / (1.2 - 1.8))
+    summary = doc.summary()
+    assert summary["mechanically_stable"] is False and "NOT mechanically stable" in summary["warning"]
+    assert summary["K_voigt"] == pytest.approx(30 / 9) and summary["C44"] == pytest.approx(-1.0)
+    assert any("NOT mechanically stable" in w and "-1 GPa" in w for w in doc.warnings)

@@ -55,7 +55,10 @@ def test_cu_tensor_is_symmetric_positive_definite_and_cubic(reduced):
     doc, _ = reduced
     c = np.array(doc.elastic_tensor_gpa)
     tol = 0.01 * c[0, 0]
-    assert np.allclose(c, c.T)
+    # The stored C is symmetrised; the raw least-squares C must already be symmetric within the noise,
+    # because stress is the strain derivative of one energy (C_ij = ∂²E/∂e_i∂e_j). Stresses rotated onto
+    # the wrong strains, or a shear convention mixed up, show here as C_ij ≠ C_ji.
+    assert doc.fit_asymmetry_gpa < tol
     assert min(doc.eigenvalues_gpa) > 0 and doc.mechanically_stable
     assert np.ptp(np.diag(c)[:3]) < tol  # C11 = C22 = C33
     assert np.ptp([c[0, 1], c[0, 2], c[1, 2]]) < tol  # C12 = C13 = C23
@@ -86,8 +89,10 @@ def test_symmetry_reduction_runs_fewer_relaxations_for_the_same_tensor(reduced, 
     (doc_r, _), (doc_u, _) = reduced, unreduced
     # Cubic: xx ≡ yy ≡ zz, yz ≡ xz ≡ xy, and a four-fold axis maps +γ to −γ → 4 normal + 2 shear.
     assert doc_r.n_calculations == 6 and doc_u.n_calculations == 24
-    for doc, store in reduced, unreduced:  # the count is what actually ran
-        assert store.count({"name": {"$regex": "^elastic relax "}}) == doc.n_calculations
+    for doc, store in reduced, unreduced:  # the count is what actually ran: fixed-cell relaxations stored
+        strained = store.count({"output.@class": "RelaxDocument", "output.relax_cell": False})
+        assert strained == doc.n_calculations
+        assert store.count({"output.@class": "RelaxDocument", "output.relax_cell": True}) == 1  # the bulk
     assert sum(doc_r.derived_by_symmetry) == 18 and not any(doc_u.derived_by_symmetry)
     assert np.abs(np.array(doc_r.elastic_tensor_gpa) - np.array(doc_u.elastic_tensor_gpa)).max() < 0.5
     # Strain by strain, the rotated stresses are the ones a calculation gives.

@@ -79,6 +79,50 @@ def test_exact_cubic_tensor_is_recovered_from_default_strains():
     assert doc.converged and doc.warnings == []
 
 
+def test_fit_recovers_the_symmetric_part_and_reports_asymmetric_and_random_noise():
+    # Stresses from a tensor that is NOT symmetric (CU plus an antisymmetric part D) plus random noise:
+    # the fit must return CU (C_ij = C_ji, since stress derives from an energy), and what it cannot
+    # represent, D·e and the noise, must come back as residual and asymmetry, not vanish.
+    strains = np.array(fit_strain_states(DEFAULT_MAGNITUDES))  # 24 states
+    rng = np.random.default_rng(7)
+    d = np.zeros((6, 6))
+    d[0, 1], d[1, 0] = 10.0, -10.0  # GPa: σ_xx gains 10 GPa per unit ε_yy, σ_yy loses as much per unit ε_xx
+    d[3, 5], d[5, 3] = -8.0, 8.0
+    sigma = 0.005  # GPa, random stress noise of a loosely converged relaxation
+    noise = rng.normal(scale=sigma, size=(len(strains), 6))
+    reference = np.array([0.1, -0.2, 0.05, 0.0, 0.01, 0.0])  # GPa
+    stresses_gpa = strains @ (CU_GPA + d).T + noise + reference
+    fit = fit_elastic_tensor(strains, stresses_gpa / EV_PER_A3_TO_GPA, reference / EV_PER_A3_TO_GPA)
+    c = fit.tensor * EV_PER_A3_TO_GPA
+    # Least-squares error of one coefficient: σ / sqrt(Σ e²) over the 4 states along its direction.
+    coefficient_error = sigma / np.sqrt(np.sum(np.square(DEFAULT_MAGNITUDES)))
+    assert 6 * coefficient_error < 0.25 * np.abs(d).max()  # the test can tell D from the noise
+    assert np.abs(c - CU_GPA).max() < 6 * coefficient_error  # ≈ 1.9 GPa of ~170: the noise only, not D
+    # The raw least-squares tensor had C_01 − C_10 = 2·10 GPa: reported as the fit's asymmetry ...
+    assert fit.asymmetry * EV_PER_A3_TO_GPA == pytest.approx(20.0, abs=12 * coefficient_error)
+    # ... and D·e (the part the symmetric tensor cannot give) as residual, with the noise on top.
+    expected = np.sqrt(np.mean((strains @ d.T + noise) ** 2, axis=0))
+    assert fit.rms_residual_components * EV_PER_A3_TO_GPA == pytest.approx(expected, rel=0.3)
+    assert fit.rms_residual * EV_PER_A3_TO_GPA > 3 * sigma  # well above the noise alone
+    # Without D the residual is the noise alone (fewer fitted coefficients than data: a bit below σ).
+    plain = fit_elastic_tensor(strains, (strains @ CU_GPA.T + noise) / EV_PER_A3_TO_GPA)
+    assert 0.5 * sigma < plain.rms_residual * EV_PER_A3_TO_GPA < sigma
+    assert plain.asymmetry * EV_PER_A3_TO_GPA < 12 * coefficient_error
+
+
+def test_document_warns_when_the_residual_exceeds_one_percent_of_the_tensor():
+    # Stress that is not linear in the strain (a quadratic term) leaves a residual the document reports.
+    strains = np.array(fit_strain_states(DEFAULT_MAGNITUDES))
+    linear = strains @ CU.T
+    for curvature, warned in ((0.0, False), (2e5, True)):  # GPa per unit strain²: 20 GPa at 1 %
+        stresses = linear + curvature / EV_PER_A3_TO_GPA * strains**2
+        doc = ElasticDocument.from_fit(FCC, strains, stresses, np.zeros(6), provenance=provenance(),
+                                       crystal_system="cubic")
+        assert doc.fit_residual_gpa == pytest.approx(
+            float(np.sqrt(np.mean((curvature * strains**2) ** 2))), rel=1e-6, abs=1e-9)  # ± pairs: all of it
+        assert any("Fit residual" in w for w in doc.warnings) is warned
+
+
 def test_cubic_averages_match_closed_forms():
     c11, c12, c44 = 168.0, 121.0, 75.0
     props = elastic_properties(CU_GPA, "cubic")

@@ -52,14 +52,37 @@ def test_barriers_of_a_sine_bump_on_a_tilt():
     assert b.delta_e == pytest.approx(t, abs=1e-12)
 
 
-def test_forward_minus_reverse_is_delta_e():
-    rng = np.random.default_rng(1)
-    for _ in range(200):
-        e = -300.0 + rng.normal(scale=0.5, size=rng.integers(3, 12))
-        b = barriers(e)
-        assert abs((b.forward - b.reverse) - (e[-1] - e[0])) < 1e-12
-        assert abs(b.delta_e - (e[-1] - e[0])) < 1e-12
-        assert b.forward >= 0 and b.reverse >= 0
+def double_well(x, h=0.4, t=0.1):
+    """V(x) = h (x² − 1)² + t x (eV, x in Å): two minima near ±1 Å, the right one higher by ≈ 2t."""
+    return h * (x**2 - 1) ** 2 + t * x
+
+
+def test_barriers_of_an_analytic_asymmetric_double_well():
+    # Stationary points from V'(x) = 4h x³ − 4h x + t = 0, solved independently of the profile below.
+    h, t = 0.4, 0.1
+    x_left, x_top, x_right = np.sort(np.roots([4 * h, 0.0, -4 * h, t]).real)
+    # Images from the left minimum over the saddle to the right minimum, the saddle one of them.
+    x = np.concatenate([np.linspace(x_left, x_top, 5), np.linspace(x_top, x_right, 5)[1:]])
+    b = barriers(-120.0 + double_well(x, h, t))
+    assert b.highest_index == 4
+    assert b.forward == pytest.approx(double_well(x_top, h, t) - double_well(x_left, h, t), abs=1e-12)
+    assert b.reverse == pytest.approx(double_well(x_top, h, t) - double_well(x_right, h, t), abs=1e-12)
+    assert b.delta_e == pytest.approx(double_well(x_right, h, t) - double_well(x_left, h, t), abs=1e-12)
+    assert b.delta_e == pytest.approx(2 * t, rel=0.05)  # tilt t·x over the ≈ 2 Å between the minima
+    # uphill: from the lower well the barrier is ≈ h + t, from the upper one ≈ h − t (saddle ≈ x = 0)
+    assert b.forward == pytest.approx(h + t, abs=0.01) and b.reverse == pytest.approx(h - t, abs=0.01)
+    # Read backwards, the same band has the two barriers swapped and ΔE reversed.
+    back = barriers((-120.0 + double_well(x, h, t))[::-1])
+    assert (back.forward, back.reverse, back.delta_e) == pytest.approx((b.reverse, b.forward, -b.delta_e),
+                                                                       abs=1e-12)
+
+
+def test_highest_image_not_the_climbing_one_nor_the_first_interior_one():
+    # The barrier is the highest image's energy, wherever that is, relative to each end point.
+    e = np.array([-10.0, -9.9, -9.2, -9.6, -9.4, -9.95])
+    b = barriers(e)
+    assert (b.highest_index, b.e_max) == (2, -9.2)
+    assert b.forward == pytest.approx(0.8, abs=1e-12) and b.reverse == pytest.approx(0.75, abs=1e-12)
 
 
 def test_barriers_reject_unusable_energies():
@@ -78,13 +101,28 @@ def test_barriers_reject_unusable_energies():
         ([0, 0.4, 0.41, 0.4, 0.2, 0.0, -0.3], [0, 0.3, 0.35, 0.4, 1.5, 2.9, 3.0]),  # uneven spacing
     ],
 )
-def test_spline_never_rises_above_the_highest_image(energies, x):
+def test_spline_stays_between_neighbouring_images(energies, x):
+    # Each interval's curve lies between that interval's two image energies (PCHIP is monotone on each
+    # interval). A global clip to [min E, max E] does not give this; an overshooting spline breaks it.
     e = np.asarray(energies, float)
     x = np.arange(len(e), dtype=float) if x is None else np.asarray(x, float)
-    xs, ys = energy_spline(x, e, 100)
-    assert len(xs) == len(ys) == 100
-    assert ys.max() <= e.max() + 1e-12
+    xs, ys = energy_spline(x, e, 601)
+    assert len(xs) == len(ys) == 601
+    for i in range(len(e) - 1):
+        inside = (xs >= x[i]) & (xs <= x[i + 1])
+        assert inside.any()
+        lo, hi = min(e[i], e[i + 1]), max(e[i], e[i + 1])
+        assert ys[inside].min() >= lo - 1e-12 and ys[inside].max() <= hi + 1e-12, (i, ys[inside])
     assert ys[0] == pytest.approx(e[0], abs=1e-12) and ys[-1] == pytest.approx(e[-1], abs=1e-12)
+
+
+def test_spline_passes_through_every_image_and_is_exact_for_a_linear_profile():
+    x, e = np.arange(7.0), np.array([0.0, 0.2, 0.7, 0.9, 0.4, 0.1, -0.2])
+    xs, ys = energy_spline(x, e, 61)  # grid spacing 0.1: every image lies on the grid
+    assert ys[::10] == pytest.approx(e, abs=1e-12)
+    line = -3.0 + 0.25 * x
+    xs, ys = energy_spline(x, line, 37)
+    assert ys == pytest.approx(-3.0 + 0.25 * xs, abs=1e-12)
 
 
 def test_an_ordinary_cubic_spline_would_overshoot_the_sharp_peak():
@@ -94,7 +132,6 @@ def test_an_ordinary_cubic_spline_would_overshoot_the_sharp_peak():
     assert CubicSpline(x, e)(xs).min() < -0.05  # undershoots beside the peak
     x2, e2 = np.array([0, 0.3, 0.35, 0.4, 1.5, 2.9, 3.0]), np.array([0, 0.4, 0.41, 0.4, 0.2, 0.0, -0.3])
     assert CubicSpline(x2, e2)(np.linspace(0, 3, 601)).max() > e2.max() + 0.01
-    assert energy_spline(x2, e2, 601)[1].max() <= e2.max() + 1e-12
 
 
 def test_spline_needs_an_increasing_coordinate():
@@ -113,14 +150,18 @@ def test_reaction_coordinate_uses_the_minimum_image():
 def test_analyse_path_on_a_clean_band():
     e = tilted_sine(tilt=0.0)
     pos = band_positions()
-    a = analyse_path(e, pos, CELL, moving_index=0, climbing_index=3,
+    a = analyse_path(e, pos, CELL, moving_index=0, climbing_index=3, n_spline_points=61,
                      species_initial=["Na"] * 4, species_final=["Na"] * 4)
     assert a.flags == []
     assert a.hop_length == pytest.approx(2.5, abs=1e-12)
-    assert a.reaction_coordinate[-1] == pytest.approx(2.5, abs=1e-12)
-    assert a.relative_energies[0] == 0.0
+    # only atom 0 moves, 2.5 Å in equal steps: the 3N-dimensional path length is 2.5·s
+    s = np.linspace(0.0, 1.0, 7)
+    assert a.reaction_coordinate == pytest.approx(2.5 * s, abs=1e-12)
+    assert a.relative_energies == pytest.approx(0.5 * np.sin(np.pi * s) ** 2, abs=1e-12)  # offset removed
     assert a.barriers.forward == pytest.approx(0.5, abs=1e-12)
-    assert a.spline_y.max() <= a.relative_energies.max() + 1e-12
+    # the plotted profile runs through the images (at x = 2.5·i/6, every 10th of the 61 points)
+    assert a.spline_x[::10] == pytest.approx(a.reaction_coordinate, abs=1e-12)
+    assert a.spline_y[::10] == pytest.approx(a.relative_energies, abs=1e-12)
 
 
 @pytest.mark.parametrize(

@@ -30,13 +30,26 @@ class Swirl(Calculator):
 def test_hands_over_to_fire_from_the_best_point_when_lbfgs_stalls():
     atoms = Atoms("H", positions=[[1.0, 0.5, 0.2]])
     atoms.calc = Swirl()
-    seen = []
+    evaluated = []  # (position, |F|) of every force call, in order
+    original = atoms.calc.calculate
+
+    def recording(*args, **kwargs):
+        original(*args, **kwargs)
+        evaluated.append((atoms.positions[0].copy(), float(np.linalg.norm(atoms.calc.results["forces"]))))
+
+    atoms.calc.calculate = recording
     opt = GuardedLBFGS(atoms, logfile=None, patience=10)
-    opt.attach(lambda: seen.append(float(np.linalg.norm(atoms.get_forces()))))
     opt.run(fmax=1e-2, steps=60)
     assert opt.switched_at is not None and isinstance(opt.fallback, FIRE)
-    # the hand-over restarts from the smallest force seen before it, not from where L-BFGS wandered
-    assert min(seen[: opt.switched_at + 1]) <= seen[0]
+    # The hand-over goes back to the point with the smallest force seen so far: the first force call that
+    # repeats an earlier position is there, and it is better than the point L-BFGS had wandered to.
+    repeats = [i for i in range(1, len(evaluated))
+               if any(np.allclose(evaluated[i][0], p, rtol=0, atol=1e-12) for p, _ in evaluated[:i])]
+    repeat = repeats[0] if repeats else None
+    assert repeat is not None, "the hand-over never went back to an earlier point"
+    before = [f for _, f in evaluated[:repeat]]
+    assert evaluated[repeat][1] == pytest.approx(min(before), rel=1e-12)
+    assert evaluated[repeat][1] < before[-1]
 
 
 def test_rejects_meaningless_guard_settings():
