@@ -94,10 +94,15 @@ def test_higher_order_point_without_refinement_gets_no_rate():
 
 
 def test_endpoint_with_residual_forces_is_refused():
-    r = attempt_frequency(_atom(0.9), _atom(0.0), np.array([[1.0, 0, 0]]), 0, None,
+    # near x = 1 the force is −8 (x − 1) eV/Å: 2e-3 eV/Å (twice fmax = 1e-3) is refused, 0.5e-3 accepted
+    r = attempt_frequency(_atom(1.0 + 2.5e-4), _atom(0.0), np.array([[1.0, 0, 0]]), 0, None,
                           _local(refine_minimum=False), calculator=Surface())
+    assert r["max_force_min"] == pytest.approx(2e-3, rel=0.01)
     assert FLAG_ENDPOINT_FORCES in r["flags"] and r["nu_star_hz"] is None
     assert r["n_force_calls"] <= 2  # refused before any Hessian or saddle search
+    ok = attempt_frequency(_atom(1.0 + 0.625e-4), _atom(0.0), np.array([[1.0, 0, 0]]), 0, None,
+                           _local(refine_minimum=False), calculator=Surface())
+    assert FLAG_ENDPOINT_FORCES not in ok["flags"] and ok["nu_star_hz"] is not None
 
 
 def test_vineyard_order_checks():
