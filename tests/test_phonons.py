@@ -147,3 +147,19 @@ def test_bad_inputs_fail_before_any_work(cu):
         PhononMaker(calculator="emt", displacement=0.0)
     with pytest.raises(InputError):
         PhononMaker(calculator="emt", supercell_max_atoms=4).make(cu)
+
+
+def test_rerun_reuses_the_force_calculations(cu, monkeypatch):
+    store = open_store(f"memory://phonons-{next(_counter)}")
+    maker = PhononMaker(calculator="emt", supercell_min_length=7.0)
+    first = maker.make(cu)
+    run_locally(first, store=store, log=False, ensure_success=True)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished force calculation was recomputed")
+
+    monkeypatch.setattr("atomflow.jobs.ase_run.run_static", refuse)
+    second = maker.make(cu)
+    run_locally(second, store=store, log=False, ensure_success=True)
+    a, b = (PhononDocument.model_validate(store.get_output(f.output.uuid, load=True)) for f in (first, second))
+    assert a.gamma_frequencies == b.gamma_frequencies

@@ -187,3 +187,19 @@ def test_bad_settings_fail_at_construction():
         AttemptFrequencyMaker(hessian="partial")
     with pytest.raises(InputError):
         AttemptFrequencyMaker(fmax=0.0)
+
+
+def test_rerun_reuses_the_attempt_frequency(cu_hop, monkeypatch):
+    store = open_store(f"memory://rates-{next(_counter)}")
+    maker = AttemptFrequencyMaker(hessian="local", cutoff=2.6)
+    first = maker.make(cu_hop)
+    run_locally(first, store=store, log=False, ensure_success=True)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished attempt frequency was recomputed")
+
+    monkeypatch.setattr("atomflow.rates.flow.attempt_frequency", refuse)
+    second = maker.make(cu_hop)
+    run_locally(second, store=store, log=False, ensure_success=True)
+    a, b = (store.get_output(f.output.uuid, load=True) for f in (first, second))
+    assert a["nu_star_hz"] == b["nu_star_hz"] and a["cache_key"] == b["cache_key"]
