@@ -203,3 +203,18 @@ def test_rerun_reuses_the_attempt_frequency(cu_hop, monkeypatch):
     run_locally(second, store=store, log=False, ensure_success=True)
     a, b = (store.get_output(f.output.uuid, load=True) for f in (first, second))
     assert a["nu_star_hz"] == b["nu_star_hz"] and a["cache_key"] == b["cache_key"]
+
+
+def test_chained_after_migration_maker():
+    """MigrationMaker's output (a reference to the list of hops, bands in the data store) feeds make_many."""
+    from jobflow import Flow
+
+    cu = AseAtomsAdaptor.get_structure(bulk("Cu", "fcc", a=3.6, cubic=True))
+    neb = MigrationMaker(calculator="emt", species="Cu", supercell_min_length=7.1, hops=[(0, 1, "nn")]).make(cu)
+    rates = AttemptFrequencyMaker(hessian="local", cutoff=2.6).make_many(neb.output)
+    store = open_store(f"memory://rates-{next(_counter)}")
+    run_locally(Flow([neb, rates]), store=store, log=False, ensure_success=True)
+    (doc,) = [AttemptFrequencyDocument.model_validate(d) for d in store.get_output(rates.output.uuid, load=True)]
+    (hop,) = [MigrationDocument.model_validate(d) for d in store.get_output(neb.output.uuid, load=True)]
+    assert doc.name == hop.name == "nn" and doc.barrier_paper_settings_eV == hop.forward_barrier
+    assert doc.n_imaginary_saddle == 1 and doc.nu_star_hz > 1e12
