@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 from pydantic import BaseModel, Field
 
 from atomflow.documents.provenance import Provenance
@@ -23,7 +22,6 @@ class AttemptFrequencyDocument(BaseModel):
     supercell_site_a: int | None = Field(default=None, description="Site A's index in the supercell (copied).")
     supercell_site_b: int | None = Field(default=None, description="Site B's index in the supercell (copied).")
     moving_index: int = Field(description="Index of the moving atom in the defect cell.")
-    migration_uuid: str | None = Field(default=None, description="Job uuid of the MigrationDocument, if known.")
 
     nu_star_hz: float | None = Field(description="Vineyard attempt frequency ν* = Πν_min / Π'ν_saddle, Hz; "
                                                  "None when the hop is flagged (no rate).")
@@ -107,7 +105,3 @@ def section(docs: list[AttemptFrequencyDocument]) -> str:
     if notes:
         lines += ["", *notes]
     return "\n".join(lines + [""])
-
-
-def _array(x: Any) -> list[float]:
-    return [float(v) for v in np.asarray(x, dtype=float).ravel()]
