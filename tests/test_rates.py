@@ -211,10 +211,26 @@ def test_chained_after_migration_maker():
 
     cu = AseAtomsAdaptor.get_structure(bulk("Cu", "fcc", a=3.6, cubic=True))
     neb = MigrationMaker(calculator="emt", species="Cu", supercell_min_length=7.1, hops=[(0, 1, "nn")]).make(cu)
-    rates = AttemptFrequencyMaker(hessian="local", cutoff=2.6).make_many(neb.output)
+    rates = AttemptFrequencyMaker().make_many(neb.output)  # the default: symmetric full Hessian
     store = open_store(f"memory://rates-{next(_counter)}")
     run_locally(Flow([neb, rates]), store=store, log=False, ensure_success=True)
     (doc,) = [AttemptFrequencyDocument.model_validate(d) for d in store.get_output(rates.output.uuid, load=True)]
     (hop,) = [MigrationDocument.model_validate(d) for d in store.get_output(neb.output.uuid, load=True)]
     assert doc.name == hop.name == "nn" and doc.barrier_paper_settings_eV == hop.forward_barrier
-    assert doc.n_imaginary_saddle == 1 and doc.nu_star_hz > 1e12
+    assert doc.n_imaginary_saddle == 1 and doc.nu_star_hz > 1e12 and doc.hessian == "symmetric"
+
+
+def test_symmetric_hessian_equals_the_full_one_for_fewer_calls(cu_hop):
+    """phonopy's symmetry-distinct displacements (1×1×1 supercell) rebuild the same full Hessian."""
+    from ase.calculators.emt import EMT
+
+    from atomflow.jobs.ase_run import to_atoms
+    from atomflow.rates.hessian import hessian_modes
+
+    atoms = to_atoms(cu_hop.image_structures[0])
+    atoms.calc = EMT()
+    full, n_full = hessian_modes(atoms, kind="full", centre=cu_hop.moving_index, cutoff=1.0)
+    sym, n_sym = hessian_modes(atoms, kind="symmetric", centre=cu_hop.moving_index, cutoff=1.0)
+    assert len(sym.frequencies) == len(full.frequencies) == 3 * len(atoms) - 3
+    assert np.allclose(sym.frequencies, full.frequencies, atol=0.01)  # THz
+    assert n_full == 6 * len(atoms) and n_sym < n_full / 4  # the vacancy keeps the cubic point group

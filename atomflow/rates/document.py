@@ -40,7 +40,8 @@ class AttemptFrequencyDocument(BaseModel):
         default=None, description="RMS minimum-image displacement of the refined saddle from the climbing image, Å.")
     frequencies_min_thz: list[float] = Field(description="Modes at the minimum, THz, ascending.")
     frequencies_saddle_thz: list[float] = Field(description="Modes at the saddle, THz, ascending.")
-    hessian: str = Field(description="'local' (atoms within hessian_cutoff of the moving atom) or 'full'.")
+    hessian: str = Field(description="'local' (atoms within hessian_cutoff of the moving atom), 'full' (every "
+                                     "coordinate displaced) or 'symmetric' (full, symmetry-distinct displacements).")
     hessian_cutoff: float | None = Field(default=None, description="Radius of the local Hessian, Å.")
     n_hessian_atoms: int = Field(description="Atoms displaced for each Hessian.")
     n_atoms: int = Field(description="Atoms in the defect cell.")

@@ -32,7 +32,8 @@ class AttemptFrequencyMaker(Maker):
     """Vineyard attempt frequency of NEB hops (harmonic TST at Γ of the defect cell).
 
     Args: calculator (None: the MigrationDocument's own calculator, which is what a barrier and its ν*
-    must share); hessian 'full' (the default, chosen by benchmarks/bench_hessian.py) or 'local' (moving
+    must share); hessian 'symmetric' (the default, chosen by benchmarks/bench_hessian.py: the full Γ Hessian
+    from phonopy's symmetry-distinct displacements), 'full' (every coordinate displaced) or 'local' (moving
     atom + neighbours within ``cutoff`` Å: cheaper, but on NaCl neither accurate nor able to see every
     imaginary mode); delta: finite-difference step, Å; fmax: tight force criterion
     of the minimum and the saddle, eV/Å (1e-3); refine_minimum: relax the end point to fmax first (False:
@@ -42,7 +43,7 @@ class AttemptFrequencyMaker(Maker):
 
     name: str = "attempt frequency"
     calculator: CalculatorSpec | str | None = None
-    hessian: str = "full"
+    hessian: str = "symmetric"
     cutoff: float = LOCAL_CUTOFF
     delta: float = DELTA
     fmax: float = 1e-3

@@ -21,6 +21,8 @@ from atomflow.errors import InputError
 _THZ = float(np.sqrt(units._e / (1e-20 * units._amu)) / (2 * np.pi) / 1e12)
 #: Å, ase.vibrations' default displacement.
 DELTA = 0.01
+#: Hessian kinds: the local block, every coordinate displaced, or the full one through symmetry.
+KINDS = ("local", "full", "symmetric")
 
 
 @dataclass
@@ -74,6 +76,38 @@ def finite_difference_hessian(atoms: Atoms, indices: list[int] | None = None, de
     return 0.5 * (h + h.T), idx, calls
 
 
+def symmetric_hessian(atoms: Atoms, delta: float = DELTA, symprec: float = 1e-3
+                      ) -> tuple[np.ndarray, list[int], int]:
+    """(H, all indices, force calls): the full Γ Hessian (eV/Å²) through phonopy's displacement machinery in
+    a 1×1×1 supercell of the defect cell, so that only symmetry-distinct ± displacements are computed and
+    the rest follow by the cell's space group (tolerance ``symprec`` Å)."""
+    from phonopy import Phonopy
+    from phonopy.structure.atoms import PhonopyAtoms
+
+    if not delta > 0:
+        raise InputError(f"finite-difference displacement must be positive (Å), got {delta}.")
+    unit = PhonopyAtoms(symbols=atoms.get_chemical_symbols(), cell=np.asarray(atoms.cell),
+                        scaled_positions=atoms.get_scaled_positions(wrap=False))
+    phonon = Phonopy(unit, supercell_matrix=np.eye(3, dtype=int), primitive_matrix="P", symprec=symprec)
+    phonon.generate_displacements(distance=delta, is_plusminus=True)
+    work = atoms.copy()
+    work.calc = atoms.calc
+    x0 = work.get_positions()
+    forces = []
+    for d in phonon.dataset["first_atoms"]:  # displace from our positions: phonopy's cells are wrapped
+        x = x0.copy()
+        x[d["number"]] += d["displacement"]
+        work.set_positions(x)
+        f = work.get_forces()
+        forces.append(f - f.mean(axis=0))
+    work.set_positions(x0)
+    phonon.forces = np.asarray(forces)
+    phonon.produce_force_constants(show_drift=False)
+    n = len(atoms)
+    h = phonon.force_constants.transpose(0, 2, 1, 3).reshape(3 * n, 3 * n)
+    return 0.5 * (h + h.T), list(range(n)), len(forces)
+
+
 def normal_modes(hessian: np.ndarray, masses: np.ndarray, indices: list[int], n_atoms: int, *,
                  remove_translations: bool) -> Modes:
     """Diagonalise the mass-weighted Hessian; with ``remove_translations`` (full Hessian of a periodic
@@ -108,11 +142,15 @@ def normal_modes(hessian: np.ndarray, masses: np.ndarray, indices: list[int], n_
 
 def hessian_modes(atoms: Atoms, *, kind: str, centre: int, cutoff: float, delta: float = DELTA,
                   indices: list[int] | None = None) -> tuple[Modes, int]:
-    """(modes, force calls) of ``atoms`` with a ``kind`` = "local" or "full" Hessian."""
-    if kind not in ("local", "full"):
-        raise InputError(f"Unknown Hessian kind {kind!r}; choose 'local' or 'full'.")
+    """(modes, force calls) of ``atoms`` with a ``kind`` Hessian: "local", "full" (every coordinate
+    displaced) or "symmetric" (the full Hessian from phonopy's symmetry-distinct displacements)."""
+    if kind not in KINDS:
+        raise InputError(f"Unknown Hessian kind {kind!r}; choose one of {', '.join(KINDS)}.")
     if kind == "local" and indices is None:
         indices = local_indices(atoms, centre, cutoff)
-    h, idx, calls = finite_difference_hessian(atoms, None if kind == "full" else indices, delta)
-    modes = normal_modes(h, atoms.get_masses(), idx, len(atoms), remove_translations=kind == "full")
+    if kind == "symmetric":
+        h, idx, calls = symmetric_hessian(atoms, delta)
+    else:
+        h, idx, calls = finite_difference_hessian(atoms, None if kind == "full" else indices, delta)
+    modes = normal_modes(h, atoms.get_masses(), idx, len(atoms), remove_translations=kind != "local")
     return modes, calls
