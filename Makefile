@@ -48,7 +48,7 @@ install-gpaw: $(STAMP)
 bench-dft-elastic: install-gpaw
 	$(PY) benchmarks/dft_elastic.py
 
-.PHONY: bench bench-neb bench-batched bench-elastic bench-overhead
+.PHONY: bench bench-neb bench-batched bench-elastic bench-overhead bench-hessian
 # Performance benchmarks (benchmarks/README.md): each runs its baseline and atomflow in one process and prints
 # ratios. BENCH_ARGS passes options, e.g. BENCH_ARGS="--device cuda" or "--calculator chgnet".
 BENCH_ARGS ?=
@@ -61,4 +61,6 @@ bench-elastic: $(STAMP)
 	mkdir -p $(BENCH_OUT) && $(PY) benchmarks/bench_elastic.py --json $(BENCH_OUT)/elastic.json $(BENCH_ARGS)
 bench-overhead: $(STAMP)
 	mkdir -p $(BENCH_OUT) && $(PY) benchmarks/bench_overhead.py --json $(BENCH_OUT)/overhead.json $(BENCH_ARGS)
+bench-hessian: $(STAMP)
+	mkdir -p $(BENCH_OUT) && $(PY) benchmarks/bench_hessian.py --json $(BENCH_OUT)/hessian.json $(BENCH_ARGS)
 bench: bench-neb bench-batched bench-elastic bench-overhead

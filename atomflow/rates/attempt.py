@@ -1,0 +1,163 @@
+"""One hop's attempt frequency, start to end, with a live calculator (no jobflow): tight minimum →
+dimer-refined saddle (kicked off a higher-order point if needed) → two Hessians → Vineyard.
+
+Used by the job in :mod:`atomflow.rates.flow` and directly by tests and benchmarks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from ase import Atoms
+
+from atomflow.calculators import CalculatorSpec, get_calculator
+from atomflow.errors import InputError
+from atomflow.jobs.ase_run import CallCounter, to_atoms
+from atomflow.rates.hessian import DELTA, KINDS, Modes, hessian_modes, local_indices
+from atomflow.rates.saddle import dimer_search, kick_along, max_force, relax_minimum
+from atomflow.rates.vineyard import (
+    FLAG_ENDPOINT_FORCES,
+    FLAG_SADDLE_FORCES,
+    FLAG_SADDLE_ORDER,
+    FLAG_SADDLE_REFINED,
+    IMAGINARY_TOL_THZ,
+    count_imaginary,
+    vineyard_prefactor,
+)
+
+#: Å. Local Hessian radius: the moving atom's first shells (NaCl: Cl at 2.8 Å, Na at 4.0 Å). The default
+#: Hessian is the full one from symmetry-distinct displacements: benchmarks/bench_hessian.py found the local
+#: one off by −22 … +81 % in ν* on the NaCl hop and blind to the climbing image's second imaginary mode, and
+#: the symmetric full one at 0.22× the calls of the plain full one, ν* within 1.3 % (benchmarks/README.md).
+LOCAL_CUTOFF = 4.0
+
+
+@dataclass(frozen=True)
+class VineyardSettings:
+    """How ν* is computed. hessian: 'local', 'full' or 'symmetric'; cutoff Å; delta Å; fmax eV/Å; kick Å."""
+
+    hessian: str = "symmetric"
+    cutoff: float = LOCAL_CUTOFF
+    delta: float = DELTA
+    fmax: float = 1e-3
+    refine_minimum: bool = True
+    max_steps: int = 500
+    max_refinements: int = 2
+    kick: float = 0.05
+    imaginary_tol: float = IMAGINARY_TOL_THZ
+
+    def __post_init__(self) -> None:
+        if self.hessian not in KINDS:
+            raise InputError(f"Unknown Hessian kind {self.hessian!r}; choose one of {', '.join(KINDS)}.")
+        for name in ("cutoff", "delta", "fmax", "kick"):
+            if not getattr(self, name) > 0:
+                raise InputError(f"{name} must be positive, got {getattr(self, name)}.")
+        if self.max_steps < 0 or self.max_refinements < 0 or self.imaginary_tol < 0:
+            raise InputError("max_steps, max_refinements and imaginary_tol must be ≥ 0.")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def _mic_rms(a: Atoms, b: Atoms) -> float:
+    from ase.geometry import find_mic
+
+    d, _ = find_mic(b.get_positions() - a.get_positions(), a.cell, a.pbc)
+    return float(np.sqrt((d**2).sum(axis=1).mean()))
+
+
+def attempt_frequency(initial: Any, climbing: Any, tangent: np.ndarray, moving_index: int,
+                      spec: CalculatorSpec | str | None, settings: VineyardSettings = VineyardSettings(),
+                      *, calculator: Any = None) -> dict[str, Any]:
+    """Everything the AttemptFrequencyDocument needs beyond the hop's labels (plain numbers).
+
+    ``initial``: the relaxed initial end point; ``climbing``: the climbing image (same atoms);
+    ``tangent``: the band's direction at the climbing image (N×3, Å), the dimer's first mode.
+    ``calculator``: an ASE calculator used instead of ``spec`` (tests with model potentials).
+    """
+    s = settings
+    a_min, a_sad = to_atoms(initial), to_atoms(climbing)
+    if len(a_min) != len(a_sad) or a_min.get_chemical_symbols() != a_sad.get_chemical_symbols():
+        raise InputError("The minimum and the climbing image must list the same atoms in the same order.")
+    if not 0 <= moving_index < len(a_min):
+        raise InputError(f"moving_index {moving_index} is outside the cell of {len(a_min)} atoms.")
+    calc = calculator if calculator is not None else get_calculator(spec, a_min)
+    counter = CallCounter(calc)
+    a_min.calc = calc
+    a_sad.calc = calc
+    out: dict[str, Any] = {"flags": [], "notes": [], "n_refinements": 0, "nu_star_hz": None,
+                           "barrier_first_order_eV": None, "frequencies_min_thz": [], "frequencies_saddle_thz": [],
+                           "n_imaginary_min": 0, "n_imaginary_saddle": 0, "n_imaginary_climbing_image": None,
+                           "saddle_imaginary_thz": None, "saddle_shift": None, "n_atoms": len(a_min)}
+
+    def done() -> dict[str, Any]:
+        out["n_force_calls"] = counter.n
+        out["converged"] = out["nu_star_hz"] is not None
+        return out
+
+    # 1. the minimum, tight
+    if s.refine_minimum:
+        relax_minimum(a_min, s.fmax, s.max_steps)
+    out["max_force_min"] = max_force(a_min)
+    if out["max_force_min"] > s.fmax:
+        out["flags"].append(FLAG_ENDPOINT_FORCES)
+        out["notes"].append(f"Residual force {out['max_force_min']:.4f} eV/Å at the initial end point exceeds "
+                            f"{s.fmax} eV/Å: its Hessian would not be a minimum's; no rate.")
+        out["n_hessian_atoms"] = 0
+        return done()
+    e_min = float(a_min.get_potential_energy())
+
+    # 2. the saddle: dimer from the climbing image along the band tangent
+    start = a_sad.copy()
+    ok, _ = dimer_search(a_sad, tangent, s.fmax, s.max_steps)
+    indices = (local_indices(a_min, moving_index, s.cutoff, start, a_sad) if s.hessian == "local" else None)
+    out["n_hessian_atoms"] = len(a_min) if indices is None else len(indices)
+    m_min, _ = hessian_modes(a_min, kind=s.hessian, centre=moving_index, cutoff=s.cutoff, delta=s.delta,
+                             indices=indices)
+    out["frequencies_min_thz"] = m_min.frequencies.tolist()
+    out["n_imaginary_min"] = count_imaginary(m_min.frequencies, s.imaginary_tol)
+    m_sad: Modes | None = None
+    while True:
+        if not ok:
+            out["flags"].append(FLAG_SADDLE_FORCES)
+            out["notes"].append(f"The dimer search did not reach {s.fmax} eV/Å in {s.max_steps} steps "
+                                f"(residual {max_force(a_sad):.4f} eV/Å); no rate.")
+            break
+        m_sad, _ = hessian_modes(a_sad, kind=s.hessian, centre=moving_index, cutoff=s.cutoff, delta=s.delta,
+                                 indices=indices)
+        n_im = count_imaginary(m_sad.frequencies, s.imaginary_tol)
+        if out["n_imaginary_climbing_image"] is None:
+            out["n_imaginary_climbing_image"] = n_im
+        if n_im <= 1 or out["n_refinements"] >= s.max_refinements:
+            break
+        # higher-order point: the hop is the imaginary mode most along the tangent; kick along another one
+        unstable = np.flatnonzero(m_sad.frequencies < -s.imaginary_tol)
+        t = np.asarray(tangent, float).ravel() / np.linalg.norm(tangent)
+        overlap = [abs(m_sad.vectors[k].ravel() @ t) for k in unstable]
+        hop = unstable[int(np.argmax(overlap))]
+        side = next(k for k in unstable if k != hop)
+        kick_along(a_sad, m_sad.vectors[side], s.kick)
+        out["n_refinements"] += 1
+        ok, _ = dimer_search(a_sad, m_sad.vectors[hop], s.fmax, s.max_steps)
+    out["max_force_saddle"] = max_force(a_sad)
+    out["saddle_shift"] = _mic_rms(start, a_sad)
+    if m_sad is None:
+        return done()
+    out["frequencies_saddle_thz"] = m_sad.frequencies.tolist()
+    result = vineyard_prefactor(m_min.frequencies, m_sad.frequencies, s.imaginary_tol)
+    out["n_imaginary_min"], out["n_imaginary_saddle"] = result.n_imaginary_min, result.n_imaginary_saddle
+    out["flags"] += result.flags
+    out["notes"] += result.notes
+    if out["n_refinements"] and result.n_imaginary_saddle == 1:
+        out["flags"].append(FLAG_SADDLE_REFINED)
+        out["notes"].append(f"The climbing image had {out['n_imaginary_climbing_image']} imaginary modes; "
+                            f"{out['n_refinements']} symmetry-breaking dimer run(s) found a first-order saddle "
+                            f"{out['saddle_shift']:.3f} Å (RMS) away.")
+    if result.n_imaginary_saddle == 1:
+        out["saddle_imaginary_thz"] = float(m_sad.frequencies[0])
+        if FLAG_SADDLE_ORDER not in out["flags"]:
+            out["barrier_first_order_eV"] = float(a_sad.get_potential_energy()) - e_min
+    out["nu_star_hz"] = result.nu_star_hz
+    return done()

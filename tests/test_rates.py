@@ -1,0 +1,236 @@
+"""Vineyard attempt frequencies: an analytic surface with a second-order point (exact ν* and barriers),
+the order checks, and the EMT Cu vacancy hop end to end (MigrationMaker → AttemptFrequencyMaker)."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+from ase import Atoms
+from ase.build import bulk
+from ase.calculators.calculator import Calculator, all_changes
+from jobflow import run_locally
+from pymatgen.io.ase import AseAtomsAdaptor
+
+from atomflow.errors import InputError
+from atomflow.neb import MigrationDocument, MigrationMaker
+from atomflow.rates import (
+    AttemptFrequencyDocument,
+    AttemptFrequencyMaker,
+    VineyardSettings,
+    attempt_frequency,
+    finite_difference_hessian,
+    row,
+    section,
+    vineyard_prefactor,
+)
+from atomflow.rates.hessian import _THZ
+from atomflow.rates.vineyard import FLAG_ENDPOINT_FORCES, FLAG_MIN_IMAGINARY, FLAG_SADDLE_ORDER
+from atomflow.store import open_store
+
+_counter = itertools.count()
+_ORIGIN = np.array([5.0, 5.0, 5.0])
+
+
+class Surface(Calculator):
+    """V = (x²−1)² + y⁴ − y² + 2x²y² + z² (eV, Å; x, y, z from the origin) for one atom.
+
+    Minima at x = ±1 (curvatures 8, 2, 2 eV/Å²). (0, 0, 0) is a second-order stationary point
+    (curvatures −4, −2, 2), E = 1 eV: the symmetric straight path's 'climbing image'. The first-order
+    saddles next to it are (0, ±1/√2, 0) with E = 0.75 eV and curvatures −2, 4, 2. So for mass m:
+    ν* = √(8·2·2 / (4·2)) · √(1/m) = 2 √(1/m) (in √(eV/Å²/amu)).
+    """
+
+    implemented_properties = ["energy", "forces"]
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        x, y, z = self.atoms.positions[0] - _ORIGIN
+        e = (x * x - 1) ** 2 + y**4 - y * y + 2 * x * x * y * y + z * z
+        g = np.array([4 * x * (x * x - 1) + 4 * x * y * y, 4 * y**3 - 2 * y + 4 * x * x * y, 2 * z])
+        self.results = {"energy": e, "forces": -g[None, :]}
+
+
+def _atom(x, y=0.0, z=0.0):
+    return Atoms("Cu", positions=[_ORIGIN + [x, y, z]], cell=[10, 10, 10], pbc=False)
+
+
+def _local(**kw):
+    # one atom, no translation symmetry in the model: the 'local' Hessian of that atom is the whole Hessian
+    return VineyardSettings(hessian="local", cutoff=1.0, **kw)
+
+
+def test_hessian_units_give_analytic_frequencies():
+    atoms = _atom(1.0)
+    atoms.calc = Surface()
+    h, idx, calls = finite_difference_hessian(atoms)
+    assert calls == 6 and idx == [0]
+    assert np.allclose(np.diag(h), [8.0, 2.0, 2.0], atol=1e-3)  # eV/Å², central differences O(δ²)
+    m = atoms.get_masses()[0]
+    # independent of the module's constant: ν = √(k/m)/2π with k in J/m², m in kg
+    nu = np.sqrt(8.0 * 1.602176634e-19 / 1e-20 / (m * 1.66053906660e-27)) / (2 * np.pi) / 1e12
+    assert _THZ * np.sqrt(8.0 / m) == pytest.approx(nu, rel=1e-6)
+
+
+def test_second_order_point_is_refined_to_the_first_order_saddle():
+    atoms_min, ci = _atom(1.0), _atom(0.0)
+    tangent = np.array([[1.0, 0.0, 0.0]])
+    r = attempt_frequency(atoms_min, ci, tangent, 0, None, _local(), calculator=Surface())
+    m = atoms_min.get_masses()[0]
+    assert r["n_imaginary_climbing_image"] == 2  # the straight path's midpoint
+    assert r["n_refinements"] >= 1
+    assert r["n_imaginary_min"] == 0 and r["n_imaginary_saddle"] == 1
+    assert r["barrier_first_order_eV"] == pytest.approx(0.75, abs=1e-4)
+    assert r["nu_star_hz"] == pytest.approx(2 * np.sqrt(1 / m) * _THZ * 1e12, rel=1e-3)
+    assert r["max_force_saddle"] <= 1e-3
+
+
+def test_higher_order_point_without_refinement_gets_no_rate():
+    r = attempt_frequency(_atom(1.0), _atom(0.0), np.array([[1.0, 0, 0]]), 0, None,
+                          _local(max_refinements=0), calculator=Surface())
+    assert r["n_imaginary_saddle"] == 2 and r["nu_star_hz"] is None
+    assert FLAG_SADDLE_ORDER in r["flags"] and r["barrier_first_order_eV"] is None
+
+
+def test_endpoint_with_residual_forces_is_refused():
+    # near x = 1 the force is −8 (x − 1) eV/Å: 2e-3 eV/Å (twice fmax = 1e-3) is refused, 0.5e-3 accepted
+    r = attempt_frequency(_atom(1.0 + 2.5e-4), _atom(0.0), np.array([[1.0, 0, 0]]), 0, None,
+                          _local(refine_minimum=False), calculator=Surface())
+    assert r["max_force_min"] == pytest.approx(2e-3, rel=0.01)
+    assert FLAG_ENDPOINT_FORCES in r["flags"] and r["nu_star_hz"] is None
+    assert r["n_force_calls"] <= 2  # refused before any Hessian or saddle search
+    ok = attempt_frequency(_atom(1.0 + 0.625e-4), _atom(0.0), np.array([[1.0, 0, 0]]), 0, None,
+                           _local(refine_minimum=False), calculator=Surface())
+    assert FLAG_ENDPOINT_FORCES not in ok["flags"] and ok["nu_star_hz"] is not None
+
+
+def test_vineyard_order_checks():
+    real = np.array([1.0, 2.0, 3.0])
+    ok = vineyard_prefactor(real, np.array([-2.0, 1.0, 3.0]))
+    assert ok.nu_star_hz == pytest.approx(1.0 * 2.0 * 3.0 / (1.0 * 3.0) * 1e12) and not ok.flags
+    zero = vineyard_prefactor(real, np.array([0.5, 1.0, 3.0]))
+    two = vineyard_prefactor(real, np.array([-2.0, -1.0, 3.0]))
+    bad_min = vineyard_prefactor(np.array([-1.0, 2.0, 3.0]), np.array([-2.0, 1.0, 3.0]))
+    assert zero.nu_star_hz is None and FLAG_SADDLE_ORDER in zero.flags and zero.n_imaginary_saddle == 0
+    assert two.nu_star_hz is None and FLAG_SADDLE_ORDER in two.flags and two.n_imaginary_saddle == 2
+    assert bad_min.nu_star_hz is None and FLAG_MIN_IMAGINARY in bad_min.flags
+
+
+def _cu_hop(n):
+    cu = AseAtomsAdaptor.get_structure(bulk("Cu", "fcc", a=3.6, cubic=True))
+    maker = MigrationMaker(calculator="emt", species="Cu", supercell_min_length=3.6 * n - 0.1,
+                           hops=[(0, 1, "nn")])
+    store = open_store(f"memory://rates-{next(_counter)}")
+    flow = maker.make(cu)
+    run_locally(flow, store=store, log=False, ensure_success=True)
+    return MigrationDocument.model_validate(store.get_output(flow.output.uuid, load=True)[0]), store
+
+
+def _rate(maker, migration):
+    store = open_store(f"memory://rates-{next(_counter)}")
+    flow = maker.make(migration)
+    run_locally(flow, store=store, log=False, ensure_success=True)
+    return AttemptFrequencyDocument.model_validate(store.get_output(flow.output.uuid, load=True))
+
+
+@pytest.fixture(scope="module")
+def cu_hop():
+    return _cu_hop(2)[0]  # 2×2×2 conventional, 31 atoms
+
+
+@pytest.fixture(scope="module")
+def cu_full(cu_hop):
+    return _rate(AttemptFrequencyMaker(hessian="full"), cu_hop)
+
+
+def test_cu_vacancy_hop_full_hessian(cu_hop, cu_full):
+    doc = cu_full
+    assert doc.n_imaginary_min == 0 and doc.n_imaginary_saddle == 1 and doc.converged and not doc.flags
+    assert 1e12 < doc.nu_star_hz < 2e13  # THz range (metals: ~1–10 THz)
+    assert len(doc.frequencies_min_thz) == 3 * doc.n_atoms - 3  # translations removed
+    assert len(doc.frequencies_saddle_thz) == 3 * doc.n_atoms - 3
+    # the fcc nearest-neighbour hop is first order already: refining does not change the barrier
+    assert doc.barrier_first_order_eV == pytest.approx(cu_hop.forward_barrier, abs=0.01)
+    assert (doc.site_a, doc.site_b, doc.image, doc.name) == (cu_hop.site_a, cu_hop.site_b, cu_hop.image, "nn")
+    assert doc.n_force_calls >= 2 * 6 * doc.n_atoms  # two full central-difference Hessians
+    assert doc.provenance.calculator["name"] == "emt"  # the barrier's own calculator
+    assert "| Cu | nn | emt |" in section([doc]) and row(doc)["nu_star_THz"] == pytest.approx(doc.nu_star_hz / 1e12)
+
+
+def test_cu_local_hessian_costs_less(cu_hop, cu_full):
+    local = _rate(AttemptFrequencyMaker(hessian="local", cutoff=2.6), cu_hop)  # first shell: 12 + 1 atoms
+    assert local.n_imaginary_min == 0 and local.n_imaginary_saddle == 1
+    assert local.n_hessian_atoms < cu_full.n_hessian_atoms
+    assert len(local.frequencies_min_thz) == 3 * local.n_hessian_atoms
+    assert local.n_force_calls < cu_full.n_force_calls
+    assert 1e12 < local.nu_star_hz < 2e13
+
+
+@pytest.mark.slow
+def test_nu_star_independent_of_supercell(cu_full):
+    """2×2×2 (31 atoms) vs 3×3×3 (107 atoms) conventional cells, full Hessians.
+
+    Bound 25 %: Γ-only modes of a 7.2 Å cell sample the acoustic branches at q ≥ 2π/7.2 Å⁻¹ only, and
+    the vacancy's strain field reaches its images; ν* is a ratio of products over ~100–300 modes, and
+    the measured change is 16 % (4.84 → 5.62 THz), while ν* itself varies over orders of magnitude
+    between systems.
+    """
+    big, _ = _cu_hop(3)
+    doc = _rate(AttemptFrequencyMaker(hessian="full"), big)
+    assert doc.n_atoms == 107 and doc.n_imaginary_saddle == 1
+    assert doc.nu_star_hz == pytest.approx(cu_full.nu_star_hz, rel=0.25)
+
+
+def test_bad_settings_fail_at_construction():
+    with pytest.raises(InputError):
+        AttemptFrequencyMaker(hessian="partial")
+    with pytest.raises(InputError):
+        AttemptFrequencyMaker(fmax=0.0)
+
+
+def test_rerun_reuses_the_attempt_frequency(cu_hop, monkeypatch):
+    store = open_store(f"memory://rates-{next(_counter)}")
+    maker = AttemptFrequencyMaker(hessian="local", cutoff=2.6)
+    first = maker.make(cu_hop)
+    run_locally(first, store=store, log=False, ensure_success=True)
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a finished attempt frequency was recomputed")
+
+    monkeypatch.setattr("atomflow.rates.flow.attempt_frequency", refuse)
+    second = maker.make(cu_hop)
+    run_locally(second, store=store, log=False, ensure_success=True)
+    a, b = (store.get_output(f.output.uuid, load=True) for f in (first, second))
+    assert a["nu_star_hz"] == b["nu_star_hz"] and a["cache_key"] == b["cache_key"]
+
+
+def test_chained_after_migration_maker():
+    """MigrationMaker's output (a reference to the list of hops, bands in the data store) feeds make_many."""
+    from jobflow import Flow
+
+    cu = AseAtomsAdaptor.get_structure(bulk("Cu", "fcc", a=3.6, cubic=True))
+    neb = MigrationMaker(calculator="emt", species="Cu", supercell_min_length=7.1, hops=[(0, 1, "nn")]).make(cu)
+    rates = AttemptFrequencyMaker().make_many(neb.output)  # the default: symmetric full Hessian
+    store = open_store(f"memory://rates-{next(_counter)}")
+    run_locally(Flow([neb, rates]), store=store, log=False, ensure_success=True)
+    (doc,) = [AttemptFrequencyDocument.model_validate(d) for d in store.get_output(rates.output.uuid, load=True)]
+    (hop,) = [MigrationDocument.model_validate(d) for d in store.get_output(neb.output.uuid, load=True)]
+    assert doc.name == hop.name == "nn" and doc.barrier_paper_settings_eV == hop.forward_barrier
+    assert doc.n_imaginary_saddle == 1 and doc.nu_star_hz > 1e12 and doc.hessian == "symmetric"
+
+
+def test_symmetric_hessian_equals_the_full_one_for_fewer_calls(cu_hop):
+    """phonopy's symmetry-distinct displacements (1×1×1 supercell) rebuild the same full Hessian."""
+    from ase.calculators.emt import EMT
+
+    from atomflow.jobs.ase_run import to_atoms
+    from atomflow.rates.hessian import hessian_modes
+
+    atoms = to_atoms(cu_hop.image_structures[0])
+    atoms.calc = EMT()
+    full, n_full = hessian_modes(atoms, kind="full", centre=cu_hop.moving_index, cutoff=1.0)
+    sym, n_sym = hessian_modes(atoms, kind="symmetric", centre=cu_hop.moving_index, cutoff=1.0)
+    assert len(sym.frequencies) == len(full.frequencies) == 3 * len(atoms) - 3
+    assert np.allclose(sym.frequencies, full.frequencies, atol=0.01)  # THz
+    assert n_full == 6 * len(atoms) and n_sym < n_full / 4  # the vacancy keeps the cubic point group
