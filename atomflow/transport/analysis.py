@@ -29,7 +29,7 @@ from atomflow.transport.document import (
     HopRate,
     TransportDocument,
 )
-from atomflow.transport.network import HopSpec, build_network
+from atomflow.transport.network import HopSpec, build_network, check_structure
 from atomflow.transport.solver import NetworkSolver, tracer_tensor
 from atomflow.transport.units import A2_TO_CM2, A3_TO_CM3, KB_EV
 
@@ -67,6 +67,7 @@ def analyse_transport(structure: Structure, species: str, hops: Sequence[HopKine
                          "conductivity depends on the vacancy concentration, which is never implicit.")
     hops_in = [HopKinetics.model_validate(h) for h in hops]
     models = [CarrierModel.model_validate(c) for c in carriers]
+    check_structure(structure, species, label)
     n_sites = sum(1 for s in structure if s.specie.symbol == species)
     site_density = n_sites / (structure.volume * A3_TO_CM3)
     for m in models:

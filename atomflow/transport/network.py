@@ -92,6 +92,18 @@ def _label(structure: Structure, label: str | None) -> str:
     return f"{label or structure.composition.reduced_formula} ({structure.composition.formula})"
 
 
+def check_structure(structure: Structure, species: str, label: str | None = None) -> None:
+    """Raise InputError, naming the structure and why, if the solver cannot handle it."""
+    name = _label(structure, label)
+    if not structure.is_ordered:
+        raise InputError(f"Transport solver cannot handle {name}: it has partial occupancies, and the site "
+                         "network needs every site occupied or vacant. Order it first "
+                         "(atomflow.structures.ordering.order_half_occupied) and state the vacant sites as "
+                         "structural carriers.")
+    if species not in {s.specie.symbol for s in structure}:
+        raise InputError(f"Transport solver cannot handle {name}: it has no {species} atoms.")
+
+
 def build_network(structure: Structure, species: str, hops: list[HopSpec], *, symprec: float = 0.1,
                   label: str | None = None) -> HopNetwork:
     """Expand ``hops`` (indices of ``structure``) to the crystal's full jump network of ``species``.
@@ -105,13 +117,7 @@ def build_network(structure: Structure, species: str, hops: list[HopSpec], *, sy
     from atomflow.neb.hops import Hop, resolve_hop
 
     name = _label(structure, label)
-    if not structure.is_ordered:
-        raise InputError(f"Transport solver cannot handle {name}: it has partial occupancies, and the site "
-                         "network needs every site occupied or vacant. Order it first "
-                         "(atomflow.structures.ordering.order_half_occupied) and state the vacant sites as "
-                         "structural carriers.")
-    if species not in {s.specie.symbol for s in structure}:
-        raise InputError(f"Transport solver cannot handle {name}: it has no {species} atoms.")
+    check_structure(structure, species, label)
     if not hops:
         raise InputError(f"No hops given for {name}: the network needs at least one {species} hop.")
     for h in hops:
@@ -176,6 +182,12 @@ def build_network(structure: Structure, species: str, hops: list[HopSpec], *, sy
                      site_energy=np.full(len(sitelist), np.nan), notes=notes, flags=flags)
     _site_energies(net)
     _percolation(net)
+    if net.percolation_dimension < 3:
+        longer = [nb.nn_distance for i in species_sites for nb in prim.get_neighbors(prim[i], cutoff + 4.0)
+                  if nb.specie.symbol == species and nb.nn_distance > cutoff]
+        if longer:
+            notes.append(f"the next {species}–{species} distance beyond the given hops is {min(longer):.3f} Å: "
+                         "its hops are not in the network (compute their barriers to include them)")
     return net
 
 
@@ -264,7 +276,11 @@ def _percolation(net: HopNetwork) -> None:
         cart = np.array([crys.lattice @ v for v in loops], dtype=float)
         _, s, vt = np.linalg.svd(cart)
         rank = int(np.sum(s > 1e-6 * s[0]))
-        net.percolation_dimension, net.percolating_directions = rank, vt[:rank]
+        dirs = vt[:rank].copy()
+        if rank < 3:  # snap round-off so that D across the network is exactly zero, not 1e-42
+            dirs[np.abs(dirs) < 1e-10] = 0.0
+            dirs /= np.linalg.norm(dirs, axis=1)[:, None]
+        net.percolation_dimension, net.percolating_directions = rank, dirs
     isolated = [i for i in range(n) if not adj[i]]
     if isolated:
         net.notes.append(f"{len(isolated)} of {n} {crys.chemistry[net.chem]} sites of the primitive cell carry no "
