@@ -38,13 +38,35 @@ def _mat(a: np.ndarray, scale: float = 1.0) -> list[list[float]]:
     return [[float(x) * scale for x in row] for row in a]
 
 
+def _correlation_table(solver: NetworkSolver, all_t: np.ndarray, net, notes: list[str]) -> list:
+    """f at every temperature: computed at the reference T and at the lowest, middle and highest table T
+    (each VacancyMediated solution costs seconds for a large cell), linear in 1/T in between."""
+    if len(solver.kept) == 1 and len(net.sitelist) == 1:  # one rate: f is a number of the lattice alone
+        f = solver.correlation(float(all_t[0]))
+        return [f] * len(all_t)
+    table = np.sort(all_t[1:])
+    nodes = sorted({float(all_t[0]), float(table[0]), float(table[-1]),
+                    float(table[np.argmin(np.abs(1 / table - 0.5 * (1 / table[0] + 1 / table[-1])))])})
+    exact = {t: solver.correlation(t) for t in nodes}
+    if any(f is None for f in exact.values()):
+        return [None] * len(all_t)
+    x = np.array([1.0 / t for t in nodes])[::-1]  # ascending 1/T
+    stack = np.array([exact[t] for t in nodes])[::-1]
+    if len(all_t) > len(nodes):
+        notes.append("tracer correlation f computed at " + ", ".join(f"{t:.0f}" for t in nodes)
+                     + " K and interpolated linearly in 1/T in between")
+    return [exact.get(float(t)) if float(t) in exact else
+            np.array([[np.interp(1.0 / t, x, stack[:, i, j]) for j in range(3)] for i in range(3)])
+            for t in all_t]
+
+
 def analyse_transport(structure: Structure, species: str, hops: Sequence[HopKinetics | dict],
                       carriers: Sequence[CarrierModel | dict], *,
                       temperatures: Sequence[float] = DEFAULT_TEMPERATURES,
                       reference_temperature: float = 300.0, charge: float = 1.0, symprec: float = 0.1,
                       label: str | None = None, stand_in: bool = False,
-                      provenance: Provenance | None = None,
-                      calculator: dict[str, Any] | None = None) -> TransportDocument:
+                      provenance: Provenance | None = None, calculator: dict[str, Any] | None = None,
+                      correlation: bool = True) -> TransportDocument:
     """Vacancy-mediated D and σ of ``species`` in ``structure`` for each carrier model.
 
     Args:
@@ -55,6 +77,8 @@ def analyse_transport(structure: Structure, species: str, hops: Sequence[HopKine
         reference_temperature: K, for the single-number results (300 K).
         charge: carrier charge in e.
         provenance / calculator: where the barriers came from (calculator dict if no provenance).
+        correlation: compute the tracer correlation f (onsager VacancyMediated; seconds to minutes for
+            many sites per cell); False: f not computed, D* given as its upper bound (flagged).
 
     Raises:
         InputError: T ≤ 0; a carrier density above the site density; no carrier model; a structure or hop the
@@ -95,13 +119,14 @@ def analyse_transport(structure: Structure, species: str, hops: Sequence[HopKine
 
     # the vacancy's walk and the tracer correlation at every temperature
     all_t = np.concatenate([[t_ref], temps])
-    d_v, f_t, resolved = [], [], True
-    constant_f = len(solver.kept) == 1 and len(net.sitelist) == 1  # one rate: f is a number of the lattice
-    for k, t in enumerate(all_t):
+    d_v, resolved = [], True
+    for t in all_t:
         d, ok = solver.vacancy_diffusivity(float(t))
         resolved &= ok
         d_v.append(d)
-        f_t.append(f_t[0] if (constant_f and k > 0) else solver.correlation(float(t)))
+    if not correlation and solver.correlation_reason is None:
+        solver.correlation_reason = "switched off (correlation=False)"
+    f_t = _correlation_table(solver, all_t, net, notes)
     if not resolved:
         flags.append("rates span so many orders of magnitude that D_v along some percolating direction is "
                      "below the floating-point resolution of the bias correction: that D is not resolved")

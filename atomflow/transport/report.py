@@ -131,8 +131,13 @@ def _paper_lines(docs: Sequence[TransportDocument]) -> list[str]:
                 need = f"{n_needed:.1e} cm⁻³ ({'impossible: ' if frac > 1 else ''}{frac:.1e} of the sites)"
             else:
                 need = "none suffices (no percolating network)"
-            rows.append((_system(doc), c.name, _e(c.conductivity), ratio_txt, need,
-                         "—" if e_needed is None else f"{e_needed:.2f} eV (computed {e_m:.2f})"))
+            if e_needed is None:
+                e_txt = "—"
+            elif e_needed <= 0:
+                e_txt = f"none: even a zero barrier falls short (computed {e_m:.2f} eV)"
+            else:
+                e_txt = f"{e_needed:.2f} eV (computed {e_m:.2f})"
+            rows.append((_system(doc), c.name, _e(c.conductivity), ratio_txt, need, e_txt))
     lines.append(_table(["system", "carriers", "σ(300 K) computed (S/cm)", "paper / computed",
                          "vacancy density needed at the computed D_v", "effective migration barrier needed at "
                          "these carriers"], rows))
