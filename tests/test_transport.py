@@ -167,7 +167,7 @@ def test_structure_the_solver_cannot_handle_is_named():
 
 
 def _migration(name, a, b, image, fwd, rev):
-    return {"name": name, "site_a": a, "site_b": b, "image": image, "forward_barrier": fwd,
+    return {"name": name, "site_a": a, "site_b": b, "image": image, "forward_barrier": fwd, "hop_length": 3.988,
             "reverse_barrier": rev, "converged": True, "flags": [],
             "provenance": {"calculator": {"name": "fumi_tosi"}}}
 
@@ -200,3 +200,18 @@ def test_maker_without_carriers_is_rejected():
         TransportMaker().make(_nacl(), [_migration("0->1", 0, 1, None, 0.7, 0.7)])
     with pytest.raises(InputError, match="positive"):
         TransportMaker(temperatures=(0.0, 300.0))
+
+
+def test_hop_indices_of_another_cell_are_rejected():
+    with pytest.raises(InputError, match="refer to another cell"):
+        analyse_transport(_nacl(), "Na", [_hop(0, 1, 0.8) | {"length": 3.0}], EXTRINSIC)  # 3.99 Å here
+
+
+def test_structural_carriers_beyond_the_dilute_limit_are_flagged():
+    doc = analyse_transport(_nacl(), "Na", [_hop(0, 1, 0.5)],
+                            [CarrierModel(kind="structural", site_fraction=0.5)], temperatures=TEMPS)
+    c = doc.carriers[0]
+    assert c.site_fraction == 0.5 and c.activation_energy == pytest.approx(0.5, abs=1e-6)
+    assert any("dilute" in f for f in doc.flags)
+    with pytest.raises(InputError, match="site_fraction"):
+        CarrierModel(kind="structural", site_fraction=1.5).check(1e22, "Na")

@@ -109,7 +109,7 @@ def analyse_transport(structure: Structure, species: str, hops: Sequence[HopKine
         flags += [f"hop {h.name}: {f}" for f in h.flags]
         specs.append(HopSpec(name=h.name, site_a=h.site_a, site_b=h.site_b, image=h.image or (0, 0, 0),
                              forward_barrier=h.forward_barrier, reverse_barrier=h.reverse_barrier,
-                             nu_star_hz=nu if h.usable else None))
+                             nu_star_hz=nu if h.usable else None, expected_length=h.length))
         if h.image is None:  # let resolve_hop pick the nearest image
             specs[-1].image = None
     net = build_network(structure, species, specs, symprec=symprec, label=label)

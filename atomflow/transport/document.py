@@ -25,6 +25,8 @@ class HopKinetics(BaseModel):
     site_a: int = Field(description="Site the atom leaves (index of the structure given to the analysis).")
     site_b: int = Field(description="Vacant site the atom moves into (same structure).")
     image: tuple[int, int, int] | None = Field(default=None, description="Lattice translation of site B.")
+    length: float | None = Field(default=None, description="Hop length where the barrier was computed, Å "
+                                                           "(checks that the indices refer to this cell).")
     forward_barrier: float = Field(description="Atom A → B barrier (= vacancy B → A), eV.")
     reverse_barrier: float = Field(description="Atom B → A barrier (= vacancy A → B), eV.")
     nu_star_hz: float | None = Field(

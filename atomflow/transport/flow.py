@@ -73,7 +73,8 @@ def hops_from_documents(migrations: Sequence[Any], attempt_frequencies: Sequence
                 reverse = float(first) - (forward - reverse)
                 forward = float(first)
         hops.append(HopKinetics(name=name, site_a=_get(m, "site_a"), site_b=_get(m, "site_b"),
-                                image=_get(m, "image"), forward_barrier=forward, reverse_barrier=reverse,
+                                image=_get(m, "image"), length=_get(m, "hop_length"),
+                                forward_barrier=forward, reverse_barrier=reverse,
                                 nu_star_hz=nu, nu_star_source=source, usable=usable, flags=flags))
     return hops, notes
 

@@ -25,6 +25,9 @@ from atomflow.errors import InputError
 
 #: Å. Two positions this close are one site (mapping the cell onto its primitive cell, matching jumps).
 SITE_TOL = 0.05
+#: relative difference between a hop's NEB length and its length here above which the indices are foreign
+#: (relaxed and unrelaxed lattices differ by a few per cent)
+LENGTH_TOL = 0.1
 #: Å. The onsager jump network is built out to the longest given hop plus this.
 CUTOFF_MARGIN = 0.05
 
@@ -44,6 +47,7 @@ class HopSpec:
     forward_barrier: float
     reverse_barrier: float
     nu_star_hz: float | None
+    expected_length: float | None = None  # Å, from the NEB document: catches indices of another cell
     length: float = 0.0
     displacement: tuple[float, float, float] = (0.0, 0.0, 0.0)
 
@@ -123,6 +127,10 @@ def build_network(structure: Structure, species: str, hops: list[HopSpec], *, sy
     for h in hops:
         r = resolve_hop(structure, Hop(site_a=h.site_a, site_b=h.site_b, image=h.image, name=h.name), species)
         h.length, h.displacement, h.image = r.length, r.displacement, r.image
+        if h.expected_length is not None and abs(h.length - h.expected_length) > LENGTH_TOL * h.expected_length:
+            raise InputError(f"Hop {h.name} is {h.expected_length:.3f} Å long in its NEB document but "
+                             f"{h.length:.3f} Å in {name}: the site indices refer to another cell. Pass the "
+                             "cell the migration workflow was given.")
 
     prim = structure.get_primitive_structure(tolerance=min(symprec, 0.25))
     els = [species] + sorted({s.specie.symbol for s in prim} - {species})
