@@ -215,3 +215,17 @@ def test_structural_carriers_beyond_the_dilute_limit_are_flagged():
     assert any("dilute" in f for f in doc.flags)
     with pytest.raises(InputError, match="site_fraction"):
         CarrierModel(kind="structural", site_fraction=1.5).check(1e22, "Na")
+
+
+def test_relaxation_noise_does_not_break_the_symmetry_expansion():
+    """Atoms displaced by ~0.005 Å (a relaxed cell): pymatgen's symmetry (symprec 0.1 Å) still expands the
+    hop to all 12 neighbours, and onsager gets a cell it can symmetrise (f and isotropy as for the ideal one)."""
+    s = _nacl()
+    rng = np.random.default_rng(0)
+    for i in range(len(s)):
+        s.translate_sites([i], rng.normal(0.0, 0.004, 3), frac_coords=False)
+    doc = analyse_transport(s, "Na", [_hop(0, 1, 0.5), _hop(0, 2, 0.5)], EXTRINSIC, temperatures=TEMPS)
+    assert [h.jumps_per_cell for h in doc.hops] == [12, 0]  # 0->2 is the same family: counted once
+    assert doc.correlation_factor == pytest.approx(0.78145, abs=1e-3)
+    d_v = np.array(doc.vacancy_diffusivity_tensor)
+    assert np.allclose(d_v, d_v[0, 0] * np.eye(3), rtol=1e-8, atol=1e-8 * d_v[0, 0])

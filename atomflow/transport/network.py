@@ -132,7 +132,7 @@ def build_network(structure: Structure, species: str, hops: list[HopSpec], *, sy
                              f"{h.length:.3f} Å in {name}: the site indices refer to another cell. Pass the "
                              "cell the migration workflow was given.")
 
-    prim = structure.get_primitive_structure(tolerance=min(symprec, 0.25))
+    prim = _symmetrized(structure.get_primitive_structure(tolerance=min(symprec, 0.25)), symprec)
     els = [species] + sorted({s.specie.symbol for s in prim} - {species})
     basis = [[np.array(s.frac_coords) % 1.0 for s in prim if s.specie.symbol == e] for e in els]
     # noreduce: keep pymatgen's primitive cell and site order; onsager's threshold is in fractional units
@@ -149,33 +149,36 @@ def build_network(structure: Structure, species: str, hops: list[HopSpec], *, sy
     lat = prim.lattice
     notes: list[str] = []
     flags: list[str] = []
-    for k, h in enumerate(hops):
-        a_cart = structure[h.site_a].coords
-        b_cart = a_cart + np.asarray(h.displacement)
-        found = False
-        for cls in classes:
-            if abs(cls.length - h.length) > SITE_TOL:
+    ends = [(structure[h.site_a].coords, structure[h.site_a].coords + np.asarray(h.displacement)) for h in hops]
+    matched: set[int] = set()
+    tol = max(SITE_TOL, symprec)  # the cell was symmetrised at symprec: positions may have moved that much
+    # every onsager class is compared with every hop: where onsager's tighter threshold splits a symmetry family
+    # into several classes, pymatgen's operations put them all back under the one hop
+    for cls in classes:
+        (i, _j), dx = cls.jumps[0]
+        p = prim[species_sites[i]].coords
+        for k, h in enumerate(hops):
+            if abs(cls.length - h.length) > 2 * tol:
                 continue
-            (i, _j), dx = cls.jumps[0]
-            p = prim[species_sites[i]].coords
+            a_cart, b_cart = ends[k]
             for forward in (True, False):
                 start, vec = (a_cart, b_cart - a_cart) if forward else (b_cart, a_cart - b_cart)
-                if any(_same_site(lat, op.operate(p), start)
-                       and np.linalg.norm(op.apply_rotation_only(dx) - vec) < SITE_TOL for op in ops):
-                    if cls.hop is not None and cls.hop != k:
-                        other = hops[cls.hop]
-                        if (abs(other.forward_barrier - h.forward_barrier) > 0.01
-                                and abs(other.forward_barrier - h.reverse_barrier) > 0.01):
-                            flags.append(f"hops {other.name} and {h.name} are equivalent by symmetry but have "
-                                         f"barriers {other.forward_barrier:.3f} and {h.forward_barrier:.3f} eV;"
-                                         f" the rate of {other.name} is used")
-                        break
+                if not any(_same_site(lat, op.operate(p), start, tol)
+                           and np.linalg.norm(op.apply_rotation_only(dx) - vec) < 2 * tol for op in ops):
+                    continue
+                matched.add(k)
+                if cls.hop is None:
                     cls.hop, cls.a_is_i = k, forward
-                    found = True
-                    break
-            if found:
+                else:
+                    other = hops[cls.hop]
+                    if min(abs(other.forward_barrier - h.forward_barrier),
+                           abs(other.forward_barrier - h.reverse_barrier)) > 0.01:
+                        flags.append(f"hops {other.name} and {h.name} are equivalent by symmetry but have "
+                                     f"barriers {other.forward_barrier:.3f} and {h.forward_barrier:.3f} eV; the "
+                                     f"rate of {other.name} is used")
                 break
-        if not found and not any(c.hop == k for c in classes):
+    for k, h in enumerate(hops):
+        if k not in matched:
             raise InputError(f"Hop {h.name} of {name} ({h.length:.3f} Å) matches no jump of onsager's network "
                              f"at symprec {symprec} Å; the structure's symmetry may be broken (symmetrise it).")
     for cls in classes:
@@ -199,10 +202,34 @@ def build_network(structure: Structure, species: str, hops: list[HopSpec], *, sy
     return net
 
 
-def _same_site(lattice, x: np.ndarray, y: np.ndarray) -> bool:
+def _symmetrized(prim: Structure, symprec: float) -> Structure:
+    """Positions averaged over the space group found at ``symprec`` (lattice kept): onsager finds its symmetry
+    with a tight threshold and, on a slightly distorted relaxed cell, would split symmetry families or fail."""
+    ops = SpacegroupAnalyzer(prim, symprec=symprec).get_symmetry_operations(cartesian=False)
+    frac = prim.frac_coords
+    species = [s.specie.symbol for s in prim]
+    total = np.zeros_like(frac)
+    for op in ops:
+        mapped = op.operate_multi(frac)
+        for i, x in enumerate(mapped):
+            d = frac - x
+            d -= np.rint(d)
+            dist = np.linalg.norm(prim.lattice.get_cartesian_coords(d), axis=1)
+            dist[[sp != species[i] for sp in species]] = np.inf
+            j = int(np.argmin(dist))
+            if dist[j] > symprec * 1.5:
+                return prim  # not a clean mapping at this tolerance: leave the cell as it is
+            total[j] += x + np.rint(frac[j] - x)
+    out = prim.copy()
+    for j, x in enumerate(total / len(ops)):
+        out.replace(j, out[j].species, coords=x, coords_are_cartesian=False)
+    return out
+
+
+def _same_site(lattice, x: np.ndarray, y: np.ndarray, tol: float = SITE_TOL) -> bool:
     d = lattice.get_fractional_coords(x - y)
     d -= np.rint(d)
-    return bool(np.linalg.norm(lattice.get_cartesian_coords(d)) < SITE_TOL)
+    return bool(np.linalg.norm(lattice.get_cartesian_coords(d)) < tol)
 
 
 def site_of_a_b(net: HopNetwork, cls: JumpClass) -> tuple[int, int]:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.linalg import pinv
 
+from atomflow.errors import InputError
 from atomflow.transport.network import HopNetwork, site_of_a_b
 from atomflow.transport.units import KB_EV
 
@@ -53,7 +54,12 @@ class NetworkSolver:
         self.nu = np.array([net.hops[c.hop].nu_star_hz for c in self.kept], dtype=float)
         self.interstitial = None
         if self.kept:
-            self.interstitial = OnsagerCalc.Interstitial(net.crystal, net.chem, net.sitelist, self.jumpnetwork)
+            try:
+                self.interstitial = OnsagerCalc.Interstitial(net.crystal, net.chem, net.sitelist,
+                                                             self.jumpnetwork)
+            except Exception as exc:
+                raise InputError(f"Transport solver cannot handle {net.structure.composition.reduced_formula}: "
+                                 f"onsager's Interstitial rejects its jump network ({exc}).") from exc
             if net.percolation_dimension < 3 or not reached.all() or net.n_components != 1:
                 # onsager's Cholesky solve assumes an invertible rate matrix (a connected 3-D network); trapped
                 # sites and closed clusters make it singular, their bias is zero: the pseudo-inverse is exact.
@@ -127,8 +133,12 @@ class NetworkSolver:
         from onsager import OnsagerCalc
 
         if self._vm is None:
-            self._vm = OnsagerCalc.VacancyMediated(self.net.crystal, self.net.chem, self.net.sitelist,
-                                                   self.jumpnetwork, 1)
+            try:
+                self._vm = OnsagerCalc.VacancyMediated(self.net.crystal, self.net.chem, self.net.sitelist,
+                                                       self.jumpnetwork, 1)
+            except Exception as exc:  # onsager's own checks (e.g. repeated state tags in a low-symmetry cell)
+                self.correlation_reason = f"onsager VacancyMediated failed on this structure: {exc}"
+                return None
         vm = self._vm
         n_w = len(self.net.sitelist)
         # only rate *ratios* matter for f: measure energies from the lowest transition state
