@@ -5,9 +5,14 @@ c_v is the fraction of vacant sites on the hopping species' sublattice; n_v = c_
 * ``thermal``: c_v = exp(−E_f/kT) for one vacancy (metal or alloy host); for an ionic host the vacancy comes
   with its counter-vacancy (Schottky pair), c_v = exp(−E_S/2kT). Formation entropy: exp(S_f/k) multiplies
   c_v; 0 unless stated (``formation_entropy_k``), the experimental S_S of NaCl is 6.2 ± 1.8 k (Dreyfus & Nowick).
+  With several distinct sites, E is the lowest E_f (VacancyDocument.e_f_min) applied to every site: an upper
+  bound on c_v by at most (sites per cell)/(multiplicity of the lowest site); the vacancy's share among the
+  sites follows the site energies inside the solver.
 * ``extrinsic``: a fixed vacancy density, e.g. ≈ 1e17 cm⁻³ cation vacancies in "pure" NaCl below ~550 °C,
   fixed by divalent impurities (Etzel & Maurer, J. Chem. Phys. 18, 1003 (1950)).
 * ``structural``: vacancies built into the compound (e.g. Na7Sn12's half-occupied Na site), a site fraction.
+  The ordered cell lists the occupied sites only, so the walk is that of a vacancy on those sites (the hops the
+  NEB computed); a half-filled site is far from dilute and the result is flagged as an extrapolation.
 
 Nernst–Einstein: σ = n q² D_σ / kT with the charge diffusivity D_σ = D*/H_R; for one isolated vacancy on one
 sublattice the Haven ratio H_R = f (the vacancy's own walk is uncorrelated), so σ = n_v q² D_v / kT.

@@ -96,6 +96,17 @@ def _label(structure: Structure, label: str | None) -> str:
     return f"{label or structure.composition.reduced_formula} ({structure.composition.formula})"
 
 
+def _onsager_crystal():
+    try:
+        from onsager import crystal
+    except ImportError as exc:
+        from atomflow.errors import MissingDependencyError
+
+        raise MissingDependencyError("The transport solver needs D. R. Trinkle's `onsager` (pip install "
+                                     "onsager==1.4; it pulls numba).") from exc
+    return crystal
+
+
 def check_structure(structure: Structure, species: str, label: str | None = None) -> None:
     """Raise InputError, naming the structure and why, if the solver cannot handle it."""
     name = _label(structure, label)
@@ -116,9 +127,9 @@ def build_network(structure: Structure, species: str, hops: list[HopSpec], *, sy
         InputError: the structure cannot be handled (partial occupancies, no ``species``, a 2-D cell), naming it
             and why, or a hop that does not join two ``species`` sites of it.
     """
-    from onsager import crystal as oc
-
     from atomflow.neb.hops import Hop, resolve_hop
+
+    oc = _onsager_crystal()
 
     name = _label(structure, label)
     check_structure(structure, species, label)
