@@ -1,0 +1,184 @@
+"""Transport as a jobflow job: MigrationDocuments (+ attempt frequencies) + VacancyDocument → TransportDocument.
+
+>>> migration = MigrationMaker(calculator="fumi_tosi").make(nacl)
+>>> vacancy = VacancyMaker(calculator="fumi_tosi").make(nacl)
+>>> transport = TransportMaker(extrinsic_densities_cm3=(1e17,)).make(
+...     nacl, migration.output, vacancy=vacancy.output)
+
+The job only analyses numbers (no calculator): the barriers come from the NEB documents, ν* from the
+attempt-frequency documents (or the stated default, flagged), the thermal carriers from the vacancy document.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from jobflow import Flow, Maker, job
+from pymatgen.core import Structure
+
+from atomflow.documents.provenance import Provenance
+from atomflow.errors import InputError
+from atomflow.transport.analysis import analyse_transport
+from atomflow.transport.arrhenius import DEFAULT_TEMPERATURES
+from atomflow.transport.carriers import CarrierModel, check_temperatures
+from atomflow.transport.document import HopKinetics, TransportDocument
+
+
+def _get(obj: Any, key: str, default: Any = None) -> Any:
+    if isinstance(obj, dict):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
+
+
+def _hop_key(obj: Any) -> tuple:
+    image = _get(obj, "image")
+    return (_get(obj, "site_a"), _get(obj, "site_b"), None if image is None else tuple(image))
+
+
+def hops_from_documents(migrations: Sequence[Any], attempt_frequencies: Sequence[Any] | None = None,
+                        ) -> tuple[list[HopKinetics], list[str]]:
+    """HopKinetics from MigrationDocuments, with ν* (and the verified first-order barrier) matched by hop.
+
+    A hop is matched to its attempt-frequency document by (site_a, site_b, image), else by name. Where that
+    document gives the barrier of the verified first-order saddle, the rate uses it (reverse = it − ΔE) and a
+    note keeps the paper-settings barrier beside it. Unconverged NEBs and flagged hops carry their flags.
+    """
+    freq = list(attempt_frequencies or [])
+    by_key = {_hop_key(d): d for d in freq}
+    by_name = {_get(d, "name"): d for d in freq}
+    hops, notes = [], []
+    for m in migrations:
+        name = _get(m, "name")
+        if _get(m, "site_a") is None or _get(m, "site_b") is None:
+            raise InputError(f"Hop {name}: the MigrationDocument has no site indices (end points were given "
+                             "directly), so the hop cannot be placed on the site network. Run the migration "
+                             "workflow with site-index hops.")
+        a = by_key.get(_hop_key(m)) or by_name.get(name)
+        forward, reverse = float(_get(m, "forward_barrier")), float(_get(m, "reverse_barrier"))
+        flags = [] if _get(m, "converged", True) else ["NEB not converged: barrier not final"]
+        flags += [f for f in (_get(m, "flags") or []) if f not in flags]
+        nu, usable, source = None, True, ""
+        if a is not None:
+            nu = _get(a, "nu_star_hz")
+            source = "harmonic TST (Vineyard), attempt-frequency document"
+            if nu is None:
+                usable = False
+                flags.append("attempt-frequency document has no ν* (saddle not verified first order): no rate")
+            first = _get(a, "barrier_first_order_eV")
+            if first is not None and abs(first - forward) > 1e-6:
+                notes.append(f"hop {name}: rate from the verified first-order saddle, {first:.3f} eV (paper "
+                             f"settings CI-NEB: {forward:.3f} eV)")
+                reverse = float(first) - (forward - reverse)
+                forward = float(first)
+        hops.append(HopKinetics(name=name, site_a=_get(m, "site_a"), site_b=_get(m, "site_b"),
+                                image=_get(m, "image"), length=_get(m, "hop_length"),
+                                forward_barrier=forward, reverse_barrier=reverse,
+                                nu_star_hz=nu, nu_star_source=source, usable=usable, flags=flags))
+    return hops, notes
+
+
+def carriers_from_vacancy(vacancy: Any | None) -> list[CarrierModel]:
+    """The thermal carrier model of a VacancyDocument: Schottky pair if computed (ionic host), else E_f,min."""
+    if vacancy is None:
+        return []
+    schottky = _get(vacancy, "schottky")
+    flagged = "" if _get(vacancy, "converged", True) else " (vacancy document not converged)"
+    if schottky is not None:
+        e_s = _get(schottky, "e_schottky")
+        return [CarrierModel(kind="thermal", formation_energy=float(e_s), schottky=True,
+                             source=f"VacancyDocument Schottky energy {float(e_s):.3f} eV{flagged}")]
+    e_f = float(_get(vacancy, "e_f_min"))
+    return [CarrierModel(kind="thermal", formation_energy=e_f,
+                         source=f"VacancyDocument e_f_min {e_f:.3f} eV (μ from {_get(vacancy, 'mu_source')})"
+                                f"{flagged}")]
+
+
+@job
+def analyse_transport_job(structure: Structure, migrations: list[Any], vacancy: Any | None = None,
+                          attempt_frequencies: list[Any] | None = None, *, species: str = "Na",
+                          carriers: list[dict] | None = None, temperatures: list[float] | None = None,
+                          reference_temperature: float = 300.0, charge: float = 1.0, symprec: float = 0.1,
+                          label: str | None = None, stand_in: bool = False,
+                          correlation: bool = True) -> TransportDocument:
+    """The pure analysis as a job (numbers in, TransportDocument out)."""
+    if isinstance(structure, dict):
+        structure = Structure.from_dict(structure)
+    if not migrations:
+        raise InputError("No MigrationDocuments: transport needs at least one hop barrier.")
+    hops, notes = hops_from_documents(migrations, attempt_frequencies)
+    models = [CarrierModel.model_validate(c) for c in (carriers or [])] + carriers_from_vacancy(vacancy)
+    calc = _get(_get(migrations[0], "provenance") or {}, "calculator") or {"name": "unknown"}
+    prov = Provenance(calculator=dict(calc), settings={"n_attempt_frequency_documents":
+                                                       len(attempt_frequencies or [])},
+                      structure_label=label, stand_in=stand_in)
+    doc = analyse_transport(structure, species, hops, models, temperatures=temperatures or DEFAULT_TEMPERATURES,
+                            reference_temperature=reference_temperature, charge=charge, symprec=symprec,
+                            label=label, stand_in=stand_in, provenance=prov, correlation=correlation)
+    doc.notes += notes
+    if vacancy is not None and not _get(vacancy, "converged", True):
+        doc.flags.append("vacancy document not converged: the thermal carrier concentration is not final")
+    return doc
+
+
+@dataclass
+class TransportMaker(Maker):
+    """Diffusion and conductivity from finished NEB (and attempt-frequency, vacancy) documents.
+
+    Args:
+        species: hopping element ("Na").
+        extrinsic_densities_cm3: one extrinsic carrier model per density, cm⁻³ (NaCl: (1e17,), Etzel & Maurer).
+        structural_site_fraction: vacant fraction of the species' sites built into the compound (None: none).
+        carriers: further CarrierModel dicts.
+        temperatures: K, the Arrhenius table (250–1000 K every 50 K).
+        reference_temperature: K (300).
+        charge: carrier charge, e (1 for Na⁺).
+        symprec: Å, symmetry tolerance for expanding the hops.
+        correlation: compute the tracer correlation factor (onsager VacancyMediated; ~a minute for 16 Na
+            sites per primitive cell on one core); False: D* is given as its upper bound, flagged.
+        label, stand_in: recorded in provenance.
+    """
+
+    name: str = "transport"
+    species: str = "Na"
+    extrinsic_densities_cm3: tuple[float, ...] = ()
+    structural_site_fraction: float | None = None
+    carriers: list[dict] = field(default_factory=list)
+    temperatures: tuple[float, ...] = DEFAULT_TEMPERATURES
+    reference_temperature: float = 300.0
+    charge: float = 1.0
+    symprec: float = 0.1
+    correlation: bool = True
+    label: str | None = None
+    stand_in: bool = False
+
+    def __post_init__(self) -> None:
+        check_temperatures(self.temperatures)
+        check_temperatures([self.reference_temperature])
+        for c in self.carriers:
+            CarrierModel.model_validate(c)
+        if self.structural_site_fraction is not None and not 0 < self.structural_site_fraction <= 1:
+            raise InputError(f"structural_site_fraction must be in (0, 1], got {self.structural_site_fraction}.")
+
+    def carrier_models(self) -> list[dict]:
+        models = [CarrierModel(kind="extrinsic", density_cm3=n, source="given").model_dump()
+                  for n in self.extrinsic_densities_cm3]
+        if self.structural_site_fraction is not None:
+            models.append(CarrierModel(kind="structural", site_fraction=self.structural_site_fraction,
+                                       source="given").model_dump())
+        return models + [CarrierModel.model_validate(c).model_dump() for c in self.carriers]
+
+    def make(self, structure: Structure, migrations: Any, vacancy: Any | None = None,
+             attempt_frequencies: Any | None = None) -> Flow:
+        """One analysis job; ``migrations`` / ``attempt_frequencies`` are document lists or job outputs."""
+        if vacancy is None and not self.carrier_models():
+            raise InputError("No carrier model: give a VacancyDocument (thermal carriers), "
+                             "extrinsic_densities_cm3, structural_site_fraction or carriers.")
+        j = analyse_transport_job(structure, migrations, vacancy, attempt_frequencies, species=self.species,
+                                  carriers=self.carrier_models(), temperatures=list(self.temperatures),
+                                  reference_temperature=self.reference_temperature, charge=self.charge,
+                                  symprec=self.symprec, label=self.label, stand_in=self.stand_in,
+                                  correlation=self.correlation)
+        j.name = f"{self.name} analyse"
+        return Flow([j], output=j.output, name=self.name)
