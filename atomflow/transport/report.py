@@ -150,9 +150,9 @@ def _paper_lines(docs: Sequence[TransportDocument]) -> list[str]:
 
 
 def _table(header, rows) -> str:
-    from atomflow.report.markdown import table
+    from atomflow.properties import ReportContext
 
-    return table(header, rows)
+    return ReportContext.table(header, rows)
 
 
 def section(docs: Sequence[TransportDocument], figure: str | None = None) -> str:
