@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from atomflow.errors import AtomflowError
 
@@ -73,25 +74,26 @@ def run(
         definition = load_workflow(workflow)
         specs = split_calculators(calculator)
         console.print(f"store: {describe_store_uri(store)}")
-        failed = 0
+        failed: list[str] = []
         for spec in specs:
             flow = definition.make_flow(spec)
             start = time.perf_counter()
             summary = run_flow(flow, store=store, console=console)
-            failed += summary.failed
             name = spec or "default calculator"
+            failed += [f"{e.name} ({name})" if len(specs) > 1 else e.name for e in summary.failures]
             console.print(f"[bold]{workflow}[/] with {name}: {summary.done} jobs finished, "
                           f"{summary.failed} failed; computed {summary.computed} and reused {summary.reused} "
                           "results from the store; "
                           f"{time.perf_counter() - start:.1f} s")
             for line in summary.failed_jobs:
-                console.print(f"  [red]failed[/] {line}")
-        if report and workflow == "paper":
+                console.print(Text.assemble("  ", ("failed", "red"), f" {line}"))
+        if report and workflow == "paper":  # the report is built from what is stored, failed jobs or not
             from atomflow.report import write_report
 
             path = write_report(store=store)
             console.print(f"report: {path}")
         if failed:
+            console.print(Text.assemble((f"{len(failed)} job(s) failed", "bold red"), ": " + "; ".join(failed)))
             raise typer.Exit(code=1)
     except AtomflowError as exc:
         _fail(exc)
