@@ -93,7 +93,8 @@ def run(
             path = write_report(store=store)
             console.print(f"report: {path}")
         if failed:
-            console.print(Text.assemble((f"{len(failed)} job(s) failed", "bold red"), ": " + "; ".join(failed)))
+            console.print(Text.assemble((f"{len(failed)} job(s) failed", "bold red"),
+                                        ": " + "; ".join(failed)))
             raise typer.Exit(code=1)
     except AtomflowError as exc:
         _fail(exc)

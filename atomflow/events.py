@@ -32,7 +32,8 @@ import jobflow
 
 logger = logging.getLogger(__name__)
 
-EventKind = Literal["job_started", "job_finished", "job_failed", "result_reused", "result_computed", "progress"]
+EventKind = Literal["job_started", "job_finished", "job_failed", "result_reused", "result_computed",
+                    "progress"]
 
 #: The logger whose records become ``progress`` events (the NEB driver writes to it).
 PROGRESS_LOGGER = "atomflow.progress"

@@ -24,7 +24,7 @@ from atomflow.store import open_store
 
 @dataclass
 class RunSummary:
-    """What a run did: jobs finished and failed, and how many results were computed or reused from the store."""
+    """What a run did: jobs finished and failed, results computed or reused from the store."""
 
     outputs: dict[str, Any]
     done: int = 0
@@ -116,5 +116,6 @@ def _run(flow, job_store, work_dir, monitor: RunMonitor, ensure_success: bool) -
         # branches of a study) say nothing about the user's run.
         warnings.filterwarnings("ignore", message="cd is deprecated", category=FutureWarning)
         warnings.filterwarnings("ignore", message="Some jobs are not connected", category=UserWarning)
-        outputs = run_locally(flow, store=job_store, log=False, root_dir=work_dir, ensure_success=ensure_success)
+        outputs = run_locally(flow, store=job_store, log=False, root_dir=work_dir,
+                              ensure_success=ensure_success)
     return monitor.summary(outputs)

@@ -285,6 +285,6 @@ def test_a_failed_hop_keeps_the_other_hops_document_and_the_report(tmp_path):
     (doc,) = Results(store).barriers().documents
     assert doc.name == "kept" and doc.converged and doc.forward_barrier > 0
     outputs = open_store(store).get_output(flow.output.uuid, on_missing=OnMissing.NONE)
-    assert [getattr(d, "name", d) for d in outputs] == ["kept", None]  # a consumer gets None for the failed hop
+    assert [getattr(d, "name", d) for d in outputs] == ["kept", None]  # None for the failed hop
     report = write_report(store=store, directory=tmp_path / "report").read_text()
     assert "| kept |" in report and "crashed" not in report  # the surviving hop has its row

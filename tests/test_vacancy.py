@@ -246,8 +246,9 @@ def test_failed_vacancy_sites_leave_the_others_in_a_flagged_document(tmp_path):
     host = cu7au()
     next_to_au = {n.index for n in host.get_neighbors(host[0], 3.0)}
     assert len(doc.sites) == 2 and not any(s.unit_cell_index in next_to_au for s in doc.sites)
-    assert len(doc.failed) == 2 and all(n.startswith("V_Cu ") and n.endswith(" (32 atoms)") for n in doc.failed)
-    assert not {s.wyckoff for s in doc.sites} & {n.split()[1] for n in doc.failed}
+    assert len(doc.failed_relaxations) == 2
+    assert all(n.startswith("V_Cu ") and n.endswith(" (32 atoms)") for n in doc.failed_relaxations)
+    assert not {s.wyckoff for s in doc.sites} & {n.split()[1] for n in doc.failed_relaxations}
     assert sum("relaxation failed" in flag for flag in doc.flags) == 2
     assert doc.e_f_min == min(s.e_f for s in doc.sites) and all(s.converged for s in doc.sites)
 

@@ -238,7 +238,8 @@ def fit_elastic(
     results = strained["results"]
     failed = {k for k, r in enumerate(results) if r["stress_gpa"] is None}
     failed_strains = [strain_label(results[k]["strain"]) for k in sorted(failed)]
-    computed = [np.full(6, np.nan) if k in failed else from_gpa(r["stress_gpa"]) for k, r in enumerate(results)]
+    computed = [np.full(6, np.nan) if k in failed else from_gpa(r["stress_gpa"])
+                for k, r in enumerate(results)]
     stresses = plan.reconstruct(computed)  # NaN where the source cell failed
     available = [k not in failed for k in plan.source]
     derived = [plan.computed[k] != i for i, k in enumerate(plan.source)]
@@ -291,7 +292,8 @@ def fit_elastic(
     return doc
 
 
-def _check_enough_strains(strains: list[list[float]], failed_strains: list[str], structure: Structure) -> None:
+def _check_enough_strains(strains: list[list[float]], failed_strains: list[str],
+                          structure: Structure) -> None:
     """Raise unless every Voigt direction keeps MIN_STRAINS_PER_DIRECTION strains for the fit."""
     counts = [0] * 6
     for e in strains:
@@ -299,7 +301,7 @@ def _check_enough_strains(strains: list[list[float]], failed_strains: list[str],
     short = [f"{VOIGT_LABELS[d]} ({n})" for d, n in enumerate(counts) if n < MIN_STRAINS_PER_DIRECTION]
     if short:
         raise IncompleteResultsError(
-            f"Too many strained relaxations of {structure.composition.reduced_formula} failed for the elastic "
-            f"fit: {', '.join(failed_strains)}. That leaves too few strains along {', '.join(short)}; the fit "
-            f"needs at least {MIN_STRAINS_PER_DIRECTION} along each of xx, yy, zz, yz, xz, xy. Fix the cause "
+            f"Too many strained relaxations of {structure.composition.reduced_formula} failed for the "
+            f"elastic fit: {', '.join(failed_strains)}. That leaves too few strains along "
+            f"{', '.join(short)}; the fit needs at least {MIN_STRAINS_PER_DIRECTION} along each of xx, yy, zz, yz, xz, xy. Fix the cause "
             "and run again (the finished cells are reused from the store).")

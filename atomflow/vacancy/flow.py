@@ -357,8 +357,9 @@ def vacancy_formation_document(host: RelaxDocument, cell_sets: list[VacancyCellS
                                label: str | None = None, stand_in: bool = False) -> VacancyDocument:
     """Formation energies from the relaxed energies (see :meth:`VacancyDocument.from_runs`).
 
-    Sites whose relaxation failed are left out and named in ``failed`` and ``flags``; without the host,
-    μ, or the main perfect supercell, or with every site failed, :class:`IncompleteResultsError` says so.
+    Sites whose relaxation failed are left out and named in ``failed_relaxations`` and ``flags``; without
+    the host, μ, or the main perfect supercell, or with every site failed, :class:`IncompleteResultsError`
+    says so.
     """
     spec = CalculatorSpec.parse(spec)
     missing = [what for what, value in (("host bulk relaxation", host), ("chemical potential", chempot),
@@ -369,9 +370,10 @@ def vacancy_formation_document(host: RelaxDocument, cell_sets: list[VacancyCellS
                                      "(see the error above).")
     cell_sets, runs, failed, flags = _finished_cells(cell_sets, runs)
     doc = VacancyDocument.from_runs(host, cell_sets, runs, chempot, spec=spec, settings=settings, fmax=fmax,
-                                    label=label, stand_in=stand_in, formal_charges=_fixed_formal_charges(spec))
+                                    label=label, stand_in=stand_in,
+                                    formal_charges=_fixed_formal_charges(spec))
     if failed:
-        doc.failed = failed
+        doc.failed_relaxations = failed
         doc.flags += flags
     return doc
 
@@ -391,12 +393,10 @@ def _finished_cells(cell_sets: list, runs: list) -> tuple[list, list, list[str],
     large_ok = len(sets) > 1 and sets[1] is not None and _finished(runs[1]["perfect"])
     keep = [k for k, res in enumerate(run["vacancies"])
             if _finished(res) and (not large_ok or _finished(runs[1]["vacancies"][k]))]
-    failed: list[str] = []
-    for k, cell in enumerate(main.vacancies):
-        for cells, res in zip(sets, runs):
-            if cells is not None and res is not None and (cells is main or large_ok) and not _finished(
-                    res["vacancies"][k]):
-                failed.append(f"V_{cell.site.species} {cell.site.wyckoff} ({cells.n_atoms} atoms)")
+    checked = 2 if large_ok else 1  # a site is kept only if it finished in every supercell that is used
+    failed = [f"V_{cell.site.species} {cell.site.wyckoff} ({cells.n_atoms} atoms)"
+              for cells, res in zip(sets[:checked], runs[:checked])
+              for cell, summary in zip(cells.vacancies, res["vacancies"]) if not _finished(summary)]
     if not keep:
         raise IncompleteResultsError(f"No vacancy formation energies: every vacancy-cell relaxation failed "
                                      f"({', '.join(failed)}).")
