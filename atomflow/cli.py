@@ -84,7 +84,7 @@ def run(
             console.print(f"[bold]{workflow}[/] with {name}: {summary.done} jobs finished, "
                           f"{summary.failed} failed; computed {summary.computed} and reused {summary.reused} "
                           "results from the store; "
-                          f"{time.perf_counter() - start:.1f} s")
+                          f"{time.perf_counter() - start:.1f} s", soft_wrap=True)  # one line in a log
             for line in summary.failed_jobs:
                 console.print(Text.assemble("  ", ("failed", "red"), f" {line}"))
         if report and workflow == "paper":  # the report is built from what is stored, failed jobs or not

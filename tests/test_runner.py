@@ -138,7 +138,7 @@ def test_atomflow_run_exits_non_zero_naming_the_failed_job(tmp_path, monkeypatch
     monkeypatch.setenv("ATOMFLOW_WORKFLOWS_DIR", str(tmp_path))
     result = CliRunner().invoke(app, ["run", "failing", "--store", str(tmp_path / "store")])
     assert result.exit_code == 1, result.output
-    out = " ".join(result.output.split())  # the console wraps at 80 columns
+    out = result.output
     assert "1 jobs finished, 1 failed; computed 0 and reused 0" in out
     assert "failed broken_step: ValueError: the calculator stopped at step 7" in out
     assert "1 job(s) failed: broken_step" in out
