@@ -9,6 +9,7 @@ import typer
 import typer.core
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from atomflow.errors import AtomflowError
 
@@ -79,20 +80,20 @@ def run(
         definition = load_workflow(workflow)
         specs = split_calculators(calculator)
         console.print(f"store: {describe_store_uri(store)}")
-        failed = 0
+        failed: list[str] = []
         for spec in specs:
             flow = definition.make_flow(spec)
             start = time.perf_counter()
             summary = run_flow(flow, store=store, console=console)
-            failed += summary.failed
             name = spec or "default calculator"
+            failed += [f"{e.name} ({name})" if len(specs) > 1 else e.name for e in summary.failures]
             console.print(f"[bold]{workflow}[/] with {name}: {summary.done} jobs finished, "
                           f"{summary.failed} failed; computed {summary.computed} and reused {summary.reused} "
                           "results from the store; "
-                          f"{time.perf_counter() - start:.1f} s")
+                          f"{time.perf_counter() - start:.1f} s", soft_wrap=True)  # one line in a log
             for line in summary.failed_jobs:
-                console.print(f"  [red]failed[/] {line}")
-        if report:
+                console.print(Text.assemble("  ", ("failed", "red"), f" {line}"))
+        if report:  # the report is built from what is stored, failed jobs or not
             from atomflow.report import write_report
 
             try:
@@ -100,6 +101,8 @@ def run(
             except AtomflowError as exc:  # e.g. nothing reportable finished: the run's own outcome still counts
                 console.print(f"[yellow]no report:[/] {exc}")
         if failed:
+            console.print(Text.assemble((f"{len(failed)} job(s) failed", "bold red"),
+                                        ": " + "; ".join(failed)))
             raise typer.Exit(code=1)
     except AtomflowError as exc:
         _fail(exc)

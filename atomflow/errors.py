@@ -25,3 +25,7 @@ class StructureError(InputError):
 
 class StoreError(AtomflowError, RuntimeError):
     """The results store cannot be opened or written."""
+
+
+class IncompleteResultsError(AtomflowError, RuntimeError):
+    """Too many jobs of a fan-out failed for its analysis; the message names the failed ones."""

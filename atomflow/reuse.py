@@ -59,14 +59,24 @@ def reuse_or_compute(key: str, compute: Callable[[], T]) -> T:
     found = find_cached(key)
     if found is not None:
         logger.info("Reused stored result %s", key[:12])
+        _emit_result("result_reused", key)
         return found
     result = compute()
     logger.info("Computed result %s", key[:12])
+    _emit_result("result_computed", key)
     if isinstance(result, dict):
         result["cache_key"] = key
     elif hasattr(result, "cache_key"):
         result.cache_key = key
     return result
+
+
+def _emit_result(kind: str, key: str) -> None:
+    """A run event (atomflow.events) for the job running now: its result was reused or computed."""
+    from atomflow.events import RunEvent, current_job, emit
+
+    name, uuid = current_job()
+    emit(RunEvent(kind, name=name, uuid=uuid, message=key[:12]))
 
 
 def find_cached(key: str) -> Any | None:

@@ -1,9 +1,13 @@
-"""Run a jobflow Flow locally into the results store, with a live progress display."""
+"""Run a jobflow Flow locally into the results store, showing progress from run events.
+
+Progress and counts come from :mod:`atomflow.events` (structured events, one per job start / finish /
+failure and per reused or computed result), not from jobflow's log text. In a terminal a live status
+line shows what runs; elsewhere (``make run > log``, CI) one line per finished or failed job is printed
+as it happens, so a log shows progress before the run ends.
+"""
 
 from __future__ import annotations
 
-import logging
-import re
 import warnings
 from dataclasses import dataclass, field
 from typing import Any
@@ -11,92 +15,107 @@ from typing import Any
 from jobflow import Flow, Job
 from jobflow.managers.local import run_locally
 from rich.console import Console
+from rich.text import Text
 
+from atomflow.events import RunEvent, subscribe
 from atomflow.settings import get_settings
 from atomflow.store import open_store
-
-_START = re.compile(r"Starting job - (?P<name>.+?) \((?P<uuid>[0-9a-f-]+)")
-_END = re.compile(r"Finished job - (?P<name>.+?) \((?P<uuid>[0-9a-f-]+)")
-_FAILED = re.compile(r"(?P<name>.+?) failed with exception", re.IGNORECASE)
 
 
 @dataclass
 class RunSummary:
-    """What a run did: jobs finished, failed, and how many results were reused from the store."""
+    """What a run did: jobs finished and failed, results computed or reused from the store."""
 
     outputs: dict[str, Any]
     done: int = 0
     failed: int = 0
     reused: int = 0
     computed: int = 0
-    failed_jobs: list[str] = field(default_factory=list)
+    failed_jobs: list[str] = field(default_factory=list)  # "job name: ErrorType: message"
+    failures: list[RunEvent] = field(default_factory=list)  # the job_failed events
 
 
-class _ProgressHandler(logging.Handler):
-    """Turns jobflow's and atomflow's log lines into a live status line."""
+class RunMonitor:
+    """Counts run events; shows them live (``status`` given) or as one printed line per finished job."""
 
-    def __init__(self, status) -> None:
-        super().__init__(level=logging.INFO)
-        self.status = status
+    def __init__(self, console: Console, status=None) -> None:
+        self.console, self.status = console, status
         self.running: dict[str, str] = {}
         self.done = self.failed = self.reused = self.computed = 0
-        self.failed_jobs: list[str] = []
+        self.failures: list[RunEvent] = []
+        self.results: dict[str, list[str]] = {}  # job uuid → "reused" / "computed" of each result it produced
         self.detail = ""
 
-    def emit(self, record: logging.LogRecord) -> None:
-        message = record.getMessage()
-        if record.name.startswith("atomflow.progress"):
-            self.detail = message
-        elif record.name.startswith("atomflow.reuse") and message.startswith("Reused"):
-            self.reused += 1
-        elif record.name.startswith("atomflow.reuse") and message.startswith("Computed"):
-            self.computed += 1
-        elif m := _START.search(message):
-            self.running[m["uuid"]] = m["name"]
+    def __call__(self, event: RunEvent) -> None:
+        kind = event.kind
+        if kind == "job_started":
+            self.running[event.uuid] = event.name
             self.detail = ""
-        elif m := _END.search(message):
-            self.running.pop(m["uuid"], None)
-            self.done += 1
-        elif m := _FAILED.search(message):
-            self.failed += 1
-            reason = message.strip().splitlines()[-1]  # the exception line of the traceback
-            self.failed_jobs.append(f"{m['name'].strip()}: {reason}")
-        self.refresh()
+        elif kind in ("job_finished", "job_failed"):
+            self.running.pop(event.uuid, None)
+            if kind == "job_finished":
+                self.done += 1
+            else:
+                self.failed += 1
+                self.failures.append(event)
+            if self.status is None:
+                self.console.print(self.line(event), markup=False, highlight=False, soft_wrap=True)
+        elif kind in ("result_reused", "result_computed"):
+            outcome = "reused" if kind == "result_reused" else "computed"
+            self.reused += outcome == "reused"
+            self.computed += outcome == "computed"
+            self.results.setdefault(event.uuid, []).append(outcome)
+        elif kind == "progress":
+            self.detail = event.message or ""
+        if self.status is not None:
+            self.refresh()
+
+    def line(self, event: RunEvent) -> str:
+        """``finished <name> · 1.2 s · computed`` or ``FAILED <name> · 0.3 s · Error: message``."""
+        seconds = f"{event.seconds:.1f} s" if event.seconds is not None else "? s"
+        if event.kind == "job_failed":
+            return f"FAILED   {event.name} · {seconds} · {event.error}"
+        outcomes = self.results.get(event.uuid, [])
+        outcome = "reused" if outcomes and all(o == "reused" for o in outcomes) else "computed"
+        return f"finished {event.name} · {seconds} · {outcome}"
 
     def refresh(self) -> None:
         names = sorted(set(self.running.values()))
         current = ", ".join(names[:2]) + (" …" if len(names) > 2 else "") or "-"
-        line = (f"jobs done [green]{self.done}[/] · running {len(self.running)} ({current}) · "
-                f"failed [red]{self.failed}[/] · reused {self.reused}")
+        line = Text.assemble("jobs done ", (str(self.done), "green"), f" · running {len(self.running)} ",
+                             f"({current}) · failed ", (str(self.failed), "red"), f" · reused {self.reused}")
         if self.detail:
-            line += f"\n  {self.detail}"
+            line.append(f"\n  {self.detail}")
         self.status.update(line)
+
+    def summary(self, outputs: dict[str, Any]) -> RunSummary:
+        return RunSummary(outputs, self.done, self.failed, self.reused, self.computed,
+                          [f"{e.name}: {e.error}" for e in self.failures], list(self.failures))
 
 
 def run_flow(flow: Flow | Job, store: str | None = None, console: Console | None = None,
              ensure_success: bool = False) -> RunSummary:
-    """Run ``flow`` with jobflow's local manager into the store (jobs run in results/runs)."""
+    """Run ``flow`` with jobflow's local manager into the store (jobs run in results/runs).
+
+    A failing job does not stop the others (jobflow skips only the jobs that need its output);
+    the summary lists it with its error line.
+    """
     console = console or Console()
     job_store = open_store(store)
     work_dir = get_settings().results_dir / "runs"
     work_dir.mkdir(parents=True, exist_ok=True)
-    loggers = [logging.getLogger("jobflow"), logging.getLogger("atomflow")]
-    with console.status("starting…") as status:
-        handler = _ProgressHandler(status)
-        levels = [lg.level for lg in loggers]
-        for lg in loggers:
-            lg.addHandler(handler)
-            lg.setLevel(logging.INFO)
-        try:
-            with warnings.catch_warnings():
-                # jobflow's own notices (monty's deprecated `cd`, "jobs are not connected" for independent
-                # branches of a study) say nothing about the user's run.
-                warnings.filterwarnings("ignore", message="cd is deprecated", category=FutureWarning)
-                warnings.filterwarnings("ignore", message="Some jobs are not connected", category=UserWarning)
-                outputs = run_locally(flow, store=job_store, log=False, root_dir=work_dir,
-                                      ensure_success=ensure_success)
-        finally:
-            for lg, level in zip(loggers, levels):
-                lg.removeHandler(handler)
-                lg.setLevel(level)
-    return RunSummary(outputs, handler.done, handler.failed, handler.reused, handler.computed, handler.failed_jobs)
+    if console.is_terminal:
+        with console.status("starting…") as status:
+            return _run(flow, job_store, work_dir, RunMonitor(console, status), ensure_success)
+    return _run(flow, job_store, work_dir, RunMonitor(console), ensure_success)
+
+
+def _run(flow, job_store, work_dir, monitor: RunMonitor, ensure_success: bool) -> RunSummary:
+    with subscribe(monitor), warnings.catch_warnings():
+        # jobflow's own notices (monty's deprecated `cd`, "jobs are not connected" for independent
+        # branches of a study) say nothing about the user's run.
+        warnings.filterwarnings("ignore", message="cd is deprecated", category=FutureWarning)
+        warnings.filterwarnings("ignore", message="Some jobs are not connected", category=UserWarning)
+        outputs = run_locally(flow, store=job_store, log=False, root_dir=work_dir,
+                              ensure_success=ensure_success)
+    return monitor.summary(outputs)

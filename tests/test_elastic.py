@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
 from ase.eos import EquationOfState
-from jobflow import run_locally
+from jobflow import JobConfig, job, run_locally
 from pymatgen.io.ase import AseAtomsAdaptor
+from rich.console import Console
 
 from atomflow.elastic import ElasticDocument, ElasticMaker
+from atomflow.elastic.strains import strain_label, strain_to_voigt
 from atomflow.errors import CalculatorError, InputError
 from atomflow.jobs.makers import RelaxMaker
+from atomflow.results import Results
+from atomflow.runner import run_flow
 from atomflow.store import open_store
 from atomflow.units import to_gpa
 
@@ -149,3 +155,57 @@ def test_unsupported_element_fails_before_any_work():
 def test_strained_relaxation_must_keep_the_cell():
     with pytest.raises(InputError, match="relax_cell=False"):
         ElasticMaker(calculator="emt", elastic_relax_maker=RelaxMaker(calculator="emt", relax_cell=True))
+
+
+# --- partial failure: a strained cell whose relaxation fails ----------------------------------------
+
+def applied_strain(structure) -> str:
+    """Label of the one-component strain of a strained cubic cell (lattice rows a·(I + ε))."""
+    lattice = structure.lattice.matrix
+    eps = lattice / np.median(np.diag(lattice)) - np.eye(3)
+    return strain_label(np.round(strain_to_voigt(eps), 6))
+
+
+@dataclass
+class CrashingRelaxMaker(RelaxMaker):
+    """A relaxation that fails at run time, as a crashed calculation would, for the listed strains."""
+
+    crash: tuple[str, ...] = ()
+
+    @job(config=JobConfig(expose_store=True))
+    def make(self, structure):
+        if applied_strain(structure) in self.crash:
+            raise RuntimeError(f"calculation crashed at {applied_strain(structure)}")
+        return RelaxMaker.make.original(self, structure)
+
+
+def crashing(*labels: str) -> ElasticMaker:
+    relax = CrashingRelaxMaker(name="elastic relax", calculator="emt", relax_cell=False, crash=labels)
+    return ElasticMaker(calculator="emt", elastic_relax_maker=relax)
+
+
+def test_one_failed_strained_cell_still_gives_the_tensor_and_is_named(cu, reduced, tmp_path):
+    full, _ = reduced
+    store = str(tmp_path / "store")
+    summary = run_flow(crashing("xx+0.0050").make(cu), store=store, console=Console(file=io.StringIO()))
+    assert summary.failed == 1 and "calculation crashed at xx+0.0050" in summary.failed_jobs[0]
+    (doc,) = Results(store).elastic().documents
+    assert doc.failed_strains == ["xx+0.0050"]
+    assert any("xx+0.0050" in w for w in doc.warnings)
+    # xx, yy, zz +0.5 % all follow from the failed cell: 21 of the 24 strain states remain
+    assert len(doc.strains) == 21 and not any(np.allclose(e, [0.005, 0, 0, 0, 0, 0]) for e in doc.strains)
+    c, c_full = np.array(doc.elastic_tensor_gpa), np.array(full.elastic_tensor_gpa)
+    assert np.abs(c - c_full).max() < 0.02 * c_full[0, 0]  # the same tensor from fewer strains
+    assert doc.mechanically_stable and doc.converged
+
+
+def test_too_many_failed_strained_cells_give_one_error_naming_them(cu, tmp_path):
+    # the cubic plan computes two shear cells (yz −1 %, −0.5 %); without them no shear strain is left
+    store = str(tmp_path / "store")
+    summary = run_flow(crashing("yz-0.0100", "yz-0.0050").make(cu), store=store,
+                       console=Console(file=io.StringIO()))
+    fit = [f for f in summary.failures if f.name == "fit_elastic"]
+    assert summary.failed == 3 and len(fit) == 1
+    assert fit[0].error.startswith("IncompleteResultsError: Too many strained relaxations of Cu failed")
+    assert "yz-0.0100, yz-0.0050" in fit[0].error and "yz (0)" in fit[0].error
+    assert Results(store).elastic().documents == []

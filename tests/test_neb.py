@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import io
 import uuid
+from dataclasses import dataclass, field
 
 import numpy as np
 import pytest
 from ase.build import bulk
 from ase.calculators.emt import EMT
-from jobflow import run_locally
+from jobflow import JobConfig, OnMissing, job, run_locally
 from monty.json import MontyDecoder
 from pymatgen.core import Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
@@ -28,7 +30,11 @@ from atomflow.neb import (
 )
 from atomflow.neb.hops import moving_atom_index
 from atomflow.neb.analysis import FLAG_NOT_CONVERGED, mic_displacements
+from atomflow.report import write_report
+from atomflow.results import Results
+from atomflow.runner import run_flow
 from atomflow.store import open_store
+from rich.console import Console
 
 A_CU = 3.61  # Å, ase.build.bulk's Cu lattice constant (close to EMT's own minimum)
 
@@ -280,3 +286,38 @@ def test_single_hop_flow_from_given_endpoints():
     assert doc.moving_index == 0  # found as the atom that moves between the end points
     assert doc.hop_length == pytest.approx(A_CU / np.sqrt(2), abs=1e-9)
     assert doc.converged and 0.5 < doc.forward_barrier < 1.0  # sanity range as above, not a reference
+
+
+# --- partial failure: one hop's calculation fails ----------------------------------------------------
+
+@dataclass
+class CrashingRelaxMaker(RelaxMaker):
+    """A relaxation that fails at run time, as a crashed calculation would, for the listed structures."""
+
+    crash: list[Structure] = field(default_factory=list)
+
+    @job(config=JobConfig(expose_store=True))
+    def make(self, structure):
+        for bad in self.crash:
+            if len(bad) == len(structure) and np.allclose(bad.frac_coords, structure.frac_coords, atol=1e-8):
+                raise RuntimeError("calculation crashed")
+        return RelaxMaker.make.original(self, structure)
+
+
+def test_a_failed_hop_keeps_the_other_hops_document_and_the_report(tmp_path):
+    cell = cubic("Cu", "fcc", A_CU)  # two nearest-neighbour hops to different sites, in a 31-atom cell
+    settings = {"calculator": "emt", "species": "Cu", "supercell_min_length": 7.0, "bulk_relax_maker": None,
+                "fmax": 0.05, "hops": [(0, 1, "kept"), (0, 2, "crashed")]}
+    (_, crashed) = MigrationMaker(**settings).endpoints(cell)
+    endpoint = CrashingRelaxMaker(relax_cell=False, crash=[crashed.initial])
+    flow = MigrationMaker(**settings, endpoint_relax_maker=endpoint).make(cell)
+    store = str(tmp_path / "store")
+    summary = run_flow(flow, store=store, console=Console(file=io.StringIO()))
+    assert [(f.name, f.error) for f in summary.failures] == [("relax initial crashed",
+                                                              "RuntimeError: calculation crashed")]
+    (doc,) = Results(store).barriers().documents
+    assert doc.name == "kept" and doc.converged and doc.forward_barrier > 0
+    outputs = open_store(store).get_output(flow.output.uuid, on_missing=OnMissing.NONE)
+    assert [getattr(d, "name", d) for d in outputs] == ["kept", None]  # None for the failed hop
+    report = write_report(store=store, directory=tmp_path / "report").read_text()
+    assert "| kept |" in report and "crashed" not in report  # the surviving hop has its row

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import io
 import itertools
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 from ase import Atoms
 from ase.build import bulk
-from jobflow import run_locally
+from jobflow import JobConfig, job, run_locally
 from pymatgen.io.ase import AseAtomsAdaptor
+from rich.console import Console
 
 from atomflow.errors import CalculatorError, InputError
 from atomflow.jobs import RelaxMaker, relax
+from atomflow.results import Results
+from atomflow.runner import run_flow
 from atomflow.store import open_store
 from atomflow.structures import load_structure, rocksalt_nacl
 from atomflow.vacancy import VacancyDocument, VacancyFormationMaker, distinct_sites, vacancy_cells
@@ -205,3 +210,54 @@ def test_bcc_na_vacancy_with_the_default_bcc_na_reference():
     # Sanity range around experiment 0.42 eV and DFT 0.36 eV (reference/paper.md), not a reference value.
     assert 0.2 < site.e_f < 0.6
     assert doc.converged and doc.schottky is None  # a metal: no Schottky pair
+
+
+# --- partial failure: some vacancy-cell relaxations fail ---------------------------------------------
+
+@dataclass
+class CrashingRelaxMaker(RelaxMaker):
+    """Fails at run time, as a crashed calculation would, in cells where an ``next_to`` atom lost a
+    nearest neighbour (a vacancy next to it)."""
+
+    next_to: str = "Au"
+
+    @job(config=JobConfig(expose_store=True))
+    def make(self, structure):
+        for i, site in enumerate(structure):
+            if site.specie.symbol == self.next_to and len(structure.get_neighbors(site, 3.0)) < 12:
+                raise RuntimeError(f"calculation crashed next to {self.next_to}")
+        return RelaxMaker.make.original(self, structure)
+
+
+def cu7au():
+    host = cu().make_supercell([1, 1, 2], in_place=False)
+    host.replace(0, "Au")  # four distinct Cu sites: two next to the Au atom, two not
+    return host
+
+
+def test_failed_vacancy_sites_leave_the_others_in_a_flagged_document(tmp_path):
+    crash = CrashingRelaxMaker(name="vacancy relax", calculator="emt", relax_cell=False)
+    maker = VacancyFormationMaker(calculator="emt", species="Cu", mu=-0.007, min_length=7.0,
+                                  defect_relax_maker=crash)
+    store = str(tmp_path / "store")
+    summary = run_flow(maker.make(cu7au()), store=store, console=Console(file=io.StringIO()))
+    assert summary.failed == 2 and all("crashed next to Au" in line for line in summary.failed_jobs)
+    (doc,) = Results(store).vacancy_energies().documents
+    host = cu7au()
+    next_to_au = {n.index for n in host.get_neighbors(host[0], 3.0)}
+    assert len(doc.sites) == 2 and not any(s.unit_cell_index in next_to_au for s in doc.sites)
+    assert len(doc.failed_relaxations) == 2
+    assert all(n.startswith("V_Cu ") and n.endswith(" (32 atoms)") for n in doc.failed_relaxations)
+    assert not {s.wyckoff for s in doc.sites} & {n.split()[1] for n in doc.failed_relaxations}
+    assert sum("relaxation failed" in flag for flag in doc.flags) == 2
+    assert doc.e_f_min == min(s.e_f for s in doc.sites) and all(s.converged for s in doc.sites)
+
+
+def test_every_vacancy_site_failing_is_one_error_naming_them(tmp_path):
+    crash = CrashingRelaxMaker(name="vacancy relax", calculator="emt", relax_cell=False, next_to="Cu")
+    maker = VacancyFormationMaker(calculator="emt", species="Cu", mu=-0.007, min_length=7.0,
+                                  defect_relax_maker=crash)
+    summary = run_flow(maker.make(cu()), store=str(tmp_path / "store"), console=Console(file=io.StringIO()))
+    (doc_failure,) = [f for f in summary.failures if f.name == "vacancy_formation_document"]
+    assert doc_failure.error == ("IncompleteResultsError: No vacancy formation energies: every vacancy-cell "
+                                 "relaxation failed (V_Cu 4a (32 atoms)).")

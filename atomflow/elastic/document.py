@@ -137,6 +137,11 @@ class ElasticDocument(BaseModel):
     unconverged: list[str] = Field(
         default_factory=list, description="Relaxations that did not converge ('bulk' or the strain label)."
     )
+    failed_strains: list[str] = Field(
+        default_factory=list,
+        description="Strains (labels such as 'xx+0.0050') whose relaxation failed; they, and the strains "
+        "that follow from them by symmetry, are not in the fit (see `warnings`).",
+    )
     stress_strain_curves: dict[str, StressStrainCurve] = Field(
         default_factory=dict,
         description="Uniaxial-strain stress–strain curves keyed by Voigt label ('xx', …).",

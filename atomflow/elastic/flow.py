@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms
-from jobflow import Flow, Maker, Response, job
+from jobflow import Flow, JobConfig, Maker, OnMissing, Response, job
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
@@ -21,6 +21,7 @@ from atomflow.calculators import CalculatorSpec, check_structure
 from atomflow.documents import Provenance
 from atomflow.elastic.document import ElasticDocument
 from atomflow.elastic.strains import (
+    VOIGT_LABELS,
     StrainPlan,
     deform,
     fit_strain_states,
@@ -29,7 +30,7 @@ from atomflow.elastic.strains import (
     validate_directions,
     validate_magnitudes,
 )
-from atomflow.errors import InputError
+from atomflow.errors import IncompleteResultsError, InputError
 from atomflow.jobs.makers import RelaxMaker, StaticMaker
 from atomflow.run_settings import (
     DEFAULT_CURVE_STRAINS,
@@ -168,7 +169,8 @@ def relax_strained_cells(
     """Plan the strained cells of the relaxed ``structure`` and replace this job by one relaxation each.
 
     The replacing flow's output is ``{"plan": StrainPlan dict, "results": [{"strain", "stress" (eV/Å³, ASE
-    sign), "converged", "uuid"}, …]}`` in the order of ``plan.computed``.
+    sign), "converged", "uuid"}, …]}`` in the order of ``plan.computed``; a job that reads it with
+    ``OnMissing.NONE`` (as :func:`fit_elastic` does) gets ``stress`` None for a relaxation that failed.
     """
     plan = plan_strains(
         structure,
@@ -198,7 +200,14 @@ def relax_strained_cells(
     )
 
 
-@job(output_schema=ElasticDocument)
+#: The fit needs this many strain states (distinct magnitudes) along each Voigt direction: two keep it
+#: over-determined, so that its residual measures how linear the response is (as the full plan's rule).
+MIN_STRAINS_PER_DIRECTION = 2
+
+
+# OnMissing.NONE: a failed strained relaxation reaches the fit as None instead of stopping it (atomate2's
+# elastic fit tolerates failed deformations the same way); the fit decides whether the rest suffice.
+@job(output_schema=ElasticDocument, config=JobConfig(on_missing_references=OnMissing.NONE))
 def fit_elastic(
     structure: Structure,
     reference_stress: list[float],
@@ -214,30 +223,43 @@ def fit_elastic(
 ) -> ElasticDocument:
     """Rebuild every stress from the computed ones by symmetry, fit the tensor, make the document.
 
-    Stresses in eV/Å³ (ASE sign) throughout; the document converts to GPa.
+    Stresses in eV/Å³ (ASE sign) throughout; the document converts to GPa. Strained cells whose
+    relaxation failed are left out, with every strain that follows from them by symmetry; the tensor is
+    fitted from the rest while each Voigt direction keeps at least :data:`MIN_STRAINS_PER_DIRECTION`
+    strains, and the document lists them in ``failed_strains``. With fewer, or without the bulk
+    relaxation, :class:`IncompleteResultsError` names what failed.
     """
+    if structure is None or reference_stress is None or strained is None:
+        raise IncompleteResultsError(
+            "No elastic fit: the " + ("bulk relaxation" if structure is None or reference_stress is None
+                                      else "strained-cell planning job") + " failed (see its error above).")
     plan = StrainPlan.model_validate(strained["plan"])
     results = strained["results"]
-    computed = [np.asarray(r["stress"], dtype=float) for r in results]
-    stresses = plan.reconstruct(computed)
+    failed = {k for k, r in enumerate(results) if r["stress"] is None}
+    failed_strains = [strain_label(results[k]["strain"]) for k in sorted(failed)]
+    computed = [np.full(6, np.nan) if k in failed else np.asarray(r["stress"], dtype=float)
+                for k, r in enumerate(results)]
+    stresses = plan.reconstruct(computed)  # NaN where the source cell failed
+    available = [k not in failed for k in plan.source]
     derived = [plan.computed[k] != i for i, k in enumerate(plan.source)]
-    fit_idx = [i for i, is_fit in enumerate(plan.fit) if is_fit]
+    fit_idx = [i for i, is_fit in enumerate(plan.fit) if is_fit and available[i]]
+    _check_enough_strains([plan.strains[i] for i in fit_idx], failed_strains, structure)
     reference = np.asarray(reference_stress, dtype=float)
     curves = {}
     for d in plan.curve_directions:
         c_strains, c_stresses, c_derived = [], [], []
         for m in sorted(plan.curve_strains):
-            c_strains.append(m)
             if m == 0:
+                c_strains.append(m)
                 c_stresses.append(reference)
                 c_derived.append(False)
-            else:
-                i = plan.index(m * np.eye(6)[d])
+            elif available[i := plan.index(m * np.eye(6)[d])]:  # a failed point is left out of the curve
+                c_strains.append(m)
                 c_stresses.append(stresses[i])
                 c_derived.append(derived[i])
         curves[d] = (c_strains, c_stresses, c_derived)
     unconverged = ([] if bulk_converged else ["bulk"]) + [
-        strain_label(r["strain"]) for r in results if not r["converged"]
+        strain_label(r["strain"]) for k, r in enumerate(results) if k not in failed and not r["converged"]
     ]
     sga = SpacegroupAnalyzer(structure, symprec=symprec)
     provenance = Provenance.from_spec(
@@ -246,7 +268,7 @@ def fit_elastic(
         structure_label=label,
         stand_in=stand_in,
     )
-    return ElasticDocument.from_fit(
+    doc = ElasticDocument.from_fit(
         structure,
         [plan.strains[i] for i in fit_idx],
         stresses[fit_idx],
@@ -260,3 +282,25 @@ def fit_elastic(
         unconverged=unconverged,
         curves=curves,
     )
+    if failed_strains:
+        doc.failed_strains = failed_strains
+        doc.warnings.append(
+            f"{len(failed_strains)} strained relaxation(s) failed ({', '.join(failed_strains)}): the tensor "
+            f"is fitted from the {len(fit_idx)} remaining strain states (strains that follow from a failed "
+            "cell by symmetry are left out too).")
+    return doc
+
+
+def _check_enough_strains(strains: list[list[float]], failed_strains: list[str],
+                          structure: Structure) -> None:
+    """Raise unless every Voigt direction keeps MIN_STRAINS_PER_DIRECTION strains for the fit."""
+    counts = [0] * 6
+    for e in strains:
+        counts[int(np.argmax(np.abs(e)))] += 1
+    short = [f"{VOIGT_LABELS[d]} ({n})" for d, n in enumerate(counts) if n < MIN_STRAINS_PER_DIRECTION]
+    if short:
+        raise IncompleteResultsError(
+            f"Too many strained relaxations of {structure.composition.reduced_formula} failed for the "
+            f"elastic fit: {', '.join(failed_strains)}. That leaves too few strains along "
+            f"{', '.join(short)}; the fit needs at least {MIN_STRAINS_PER_DIRECTION} along each of xx, yy, zz, yz, xz, xy. Fix the cause "
+            "and run again (the finished cells are reused from the store).")

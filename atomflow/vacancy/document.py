@@ -122,6 +122,9 @@ class VacancyDocument(BaseModel):
                                         "Schottky, size check) converged.")
     flags: list[str] = Field(default_factory=list,
                              description="Problems a reader must see next to the numbers.")
+    failed_relaxations: list[str] = Field(
+        default_factory=list, description="Relaxations that failed (e.g. 'V_Na 4a (64 atoms)'): their sites, "
+                                          "Schottky cell or size check are missing here (each also a flag).")
     notes: list[str] = Field(default_factory=list, description="What each number is and what it assumes.")
     label: str | None = Field(default=None, description="Structure label (e.g. 'NaSn stand-in').")
     stand_in: bool = Field(default=False,

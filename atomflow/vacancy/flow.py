@@ -16,13 +16,13 @@ from typing import Any, Literal
 
 import numpy as np
 from ase import Atoms
-from jobflow import Flow, Maker, Response, job
+from jobflow import Flow, JobConfig, Maker, OnMissing, Response, job
 from pymatgen.core import Element, Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from atomflow.calculators import BACKENDS, CalculatorSpec, check_structure
 from atomflow.documents import RelaxDocument
-from atomflow.errors import InputError
+from atomflow.errors import IncompleteResultsError, InputError
 from atomflow.jobs import RelaxMaker
 from atomflow.run_settings import (
     PAPER_FMAX,
@@ -360,15 +360,84 @@ def relax_vacancy_cells(cell_sets: list[VacancyCellSet | None], relax_maker: Rel
     return Response(replace=Flow(jobs, output=outputs, name="vacancy relaxations"))
 
 
-@job(output_schema=VacancyDocument)
+# OnMissing.NONE: a failed cell relaxation reaches this job as None; the sites that finished still give
+# a document (flagged, naming the failed ones) instead of the whole host's result being lost.
+@job(output_schema=VacancyDocument, config=JobConfig(on_missing_references=OnMissing.NONE))
 def vacancy_formation_document(host: RelaxDocument, cell_sets: list[VacancyCellSet | None],
                                runs: list[dict[str, Any] | None], chempot: ChemicalPotential, *,
                                spec: CalculatorSpec | str, settings: dict[str, Any], fmax: float,
                                label: str | None = None, stand_in: bool = False) -> VacancyDocument:
-    """Formation energies from the relaxed energies (see :meth:`VacancyDocument.from_runs`)."""
+    """Formation energies from the relaxed energies (see :meth:`VacancyDocument.from_runs`).
+
+    Sites whose relaxation failed are left out and named in ``failed_relaxations`` and ``flags``; without
+    the host, μ, or the main perfect supercell, or with every site failed, :class:`IncompleteResultsError`
+    says so.
+    """
     spec = CalculatorSpec.parse(spec)
-    return VacancyDocument.from_runs(host, cell_sets, runs, chempot, spec=spec, settings=settings, fmax=fmax,
-                                     label=label, stand_in=stand_in, formal_charges=_fixed_formal_charges(spec))
+    missing = [what for what, value in (("host bulk relaxation", host), ("chemical potential", chempot),
+                                        ("vacancy-cell generation", cell_sets), ("vacancy relaxations", runs))
+               if value is None]
+    if missing:
+        raise IncompleteResultsError(f"No vacancy document: the {' and the '.join(missing)} failed "
+                                     "(see the error above).")
+    cell_sets, runs, failed, flags = _finished_cells(cell_sets, runs)
+    doc = VacancyDocument.from_runs(host, cell_sets, runs, chempot, spec=spec, settings=settings, fmax=fmax,
+                                    label=label, stand_in=stand_in,
+                                    formal_charges=_fixed_formal_charges(spec))
+    if failed:
+        doc.failed_relaxations = failed
+        doc.flags += flags
+    return doc
+
+
+def _finished(summary: dict[str, Any] | None) -> bool:
+    return summary is not None and summary.get("energy") is not None
+
+
+def _finished_cells(cell_sets: list, runs: list) -> tuple[list, list, list[str], list[str]]:
+    """The cell sets and runs without the relaxations that failed, the failed ones' names, and flags."""
+    sets = [None if c is None else VacancyCellSet.model_validate(c) for c in cell_sets]
+    main, run = sets[0], runs[0]
+    tag = f"({main.n_atoms} atoms)"
+    if not _finished(run["perfect"]):
+        raise IncompleteResultsError(f"No vacancy formation energies: the perfect supercell {tag} relaxation "
+                                     "failed, and every E_f needs its energy.")
+    large_ok = len(sets) > 1 and sets[1] is not None and _finished(runs[1]["perfect"])
+    keep = [k for k, res in enumerate(run["vacancies"])
+            if _finished(res) and (not large_ok or _finished(runs[1]["vacancies"][k]))]
+    checked = 2 if large_ok else 1  # a site is kept only if it finished in every supercell that is used
+    failed = [f"V_{cell.site.species} {cell.site.wyckoff} ({cells.n_atoms} atoms)"
+              for cells, res in zip(sets[:checked], runs[:checked])
+              for cell, summary in zip(cells.vacancies, res["vacancies"]) if not _finished(summary)]
+    if not keep:
+        raise IncompleteResultsError(f"No vacancy formation energies: every vacancy-cell relaxation failed "
+                                     f"({', '.join(failed)}).")
+    flags = [f"relaxation failed: {name}; that site is left out (e_f_min is over the sites that finished)"
+             for name in failed]
+
+    def trimmed(cells: VacancyCellSet, res: dict[str, Any]) -> tuple[VacancyCellSet, dict[str, Any]]:
+        res = {**res, "vacancies": [res["vacancies"][k] for k in keep]}
+        if not _finished(res.get("schottky")) and res.get("schottky") is not None:
+            name = f"Schottky cell ({cells.n_atoms} atoms)"
+            failed.append(name)
+            flags.append(f"relaxation failed: {name}; no Schottky energy from this cell")
+            res["schottky"] = None
+        return cells.model_copy(update={"vacancies": [cells.vacancies[k] for k in keep]}), res
+
+    main, run = trimmed(main, run)
+    out_sets, out_runs = [main], [run]
+    if large_ok:
+        large, large_run = trimmed(sets[1], runs[1])
+        out_sets.append(large)
+        out_runs.append(large_run)
+    elif len(sets) > 1 and sets[1] is not None:  # the larger perfect supercell failed: no size check
+        name = f"perfect supercell ({sets[1].n_atoms} atoms)"
+        failed.append(name)
+        flags.append(f"relaxation failed: {name}; no size check")
+    elif len(sets) > 1:
+        out_sets.append(None)
+        out_runs.append(None)
+    return out_sets, out_runs, failed, flags
 
 
 __all__ = ["VacancyFormationMaker", "chempot_from_hull", "chempot_from_reference", "generate_vacancy_cells",
