@@ -20,7 +20,7 @@ from jobflow import Flow, Maker, Response, job
 from pymatgen.core import Element, Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from atomflow.calculators import BACKENDS, CalculatorSpec, check_structure
+from atomflow.calculators import CalculatorSpec, check_structure, formal_charges
 from atomflow.documents import RelaxDocument
 from atomflow.errors import InputError
 from atomflow.jobs import RelaxMaker
@@ -242,12 +242,6 @@ def _dimer(element: str) -> Structure:
                      coords_are_cartesian=True)
 
 
-def _fixed_formal_charges(spec: CalculatorSpec) -> dict[str, float] | None:
-    """Formal charges of fixed-charge models (a vacancy then leaves a charged cell); None otherwise."""
-    charges = BACKENDS[spec.name].formal_charges
-    return None if charges is None else charges(dict(spec.parameters))
-
-
 @job
 def chempot_from_reference(reference: RelaxDocument, species: str) -> ChemicalPotential:
     """μ = energy per atom of the relaxed elemental reference (bcc Na)."""
@@ -356,7 +350,7 @@ def vacancy_formation_document(host: RelaxDocument, cell_sets: list[VacancyCellS
     """Formation energies from the relaxed energies (see :meth:`VacancyDocument.from_runs`)."""
     spec = CalculatorSpec.parse(spec)
     return VacancyDocument.from_runs(host, cell_sets, runs, chempot, spec=spec, settings=settings, fmax=fmax,
-                                     label=label, stand_in=stand_in, formal_charges=_fixed_formal_charges(spec))
+                                     label=label, stand_in=stand_in, formal_charges=formal_charges(spec))
 
 
 __all__ = ["VacancyFormationMaker", "chempot_from_hull", "chempot_from_reference", "generate_vacancy_cells",
