@@ -5,8 +5,6 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Sequence
 
-import numpy as np
-
 from atomflow.settings import get_settings
 
 # Elements H..Pu: what CHGNet (MPtrj) and SevenNet-0 cover; used only to suggest calculators.
@@ -39,6 +37,8 @@ def symbols_from_numbers(numbers) -> frozenset[str]:
     return frozenset(chemical_symbols[int(z)] for z in numbers)
 
 
-def split_forces(forces: np.ndarray, counts: Sequence[int]) -> list[np.ndarray]:
+def split_forces(forces, counts: Sequence[int]) -> list:
     """One batch's stacked (ΣN×3) forces back into one array per structure."""
+    import numpy as np
+
     return np.split(forces, np.cumsum(counts)[:-1])

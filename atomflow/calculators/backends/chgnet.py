@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-import numpy as np
-
 from atomflow.calculators.backend import Backend, BatchEvaluator, EnergyForces, register
 from atomflow.calculators.backends._torch import UNIVERSAL, prepare_torch
 
@@ -21,6 +19,7 @@ def _build_chgnet(params: dict[str, Any]):
 
 
 def _chgnet_evaluator(calc) -> BatchEvaluator:
+    import numpy as np
     from pymatgen.io.ase import AseAtomsAdaptor
 
     model = calc.model

@@ -7,8 +7,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
-
 from atomflow.calculators.backend import Backend, BatchEvaluator, EnergyForces, register
 from atomflow.calculators.backends._torch import prepare_torch, split_forces, symbols_from_numbers
 from atomflow.errors import CalculatorError
@@ -76,6 +74,7 @@ def _mace_provenance(params: dict[str, Any]) -> dict[str, Any]:
 
 
 def _mace_evaluator(calc) -> BatchEvaluator | None:
+    import numpy as np
     import torch
     from mace import data as mace_data
     from mace.tools import torch_geometric, torch_tools
