@@ -110,7 +110,8 @@ def test_the_graph_check_sees_a_cycle_and_an_upward_import(tmp_path):
     graph = import_graph(copy)
     cycle = find_cycle(graph)
     assert cycle is not None and "atomflow.calculators.backends.vasp.environment" in cycle
-    assert forbidden_imports(graph) == ["atomflow.calculators.backends.vasp.environment imports atomflow.jobs.ase_run"]
+    assert forbidden_imports(graph) == [
+        "atomflow.calculators.backends.vasp.environment imports atomflow.jobs.ase_run"]
 
 
 # --- a toy backend registered from here, used through every public entry point ----------------------

@@ -73,8 +73,8 @@ class Backend:
     #: a DFT code (electronic structure; its own input sets, cost per force call of minutes)
     dft: bool = False
     #: the program's own drivers, task ("relax" / "neb") → function with the arguments of
-    #: atomflow.jobs.ase_run.relax / atomflow.neb.run.run_neb plus ``ase_driver=``, the ASE driver of that task
-    #: (GPAW runs it in an MPI subprocess); tasks not named here are driven by ASE's optimizers
+    #: atomflow.jobs.ase_run.relax / atomflow.neb.run.run_neb plus ``ase_driver=``, the ASE driver of
+    #: that task (GPAW runs it in an MPI subprocess); tasks not named here are driven by ASE's optimizers
     drivers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
     #: builds a batch evaluator from a calculator of this backend (None from it: this model cannot batch);
     #: None here: the backend evaluates one structure per call
@@ -111,4 +111,5 @@ def get_backend(name: str) -> Backend:
     try:
         return BACKENDS[name]
     except KeyError:
-        raise CalculatorError(f"Unknown calculator {name!r}. Valid names: {', '.join(sorted(BACKENDS))}.") from None
+        valid = ", ".join(sorted(BACKENDS))
+        raise CalculatorError(f"Unknown calculator {name!r}. Valid names: {valid}.") from None

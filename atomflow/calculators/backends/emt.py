@@ -1,4 +1,4 @@
-"""ASE's effective-medium theory (Al, Cu, Ag, Au, Ni, Pd, Pt, H, C, N, O): cheap and real, for engine tests."""
+"""ASE's effective-medium theory (Al, Cu, Ag, Au, Ni, Pd, Pt, H, C, N, O): cheap and real, for tests."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fumi–Tosi rigid-ion NaCl (Born–Mayer–Huggins + Ewald); the calculator is :mod:`atomflow.calculators.fumi_tosi`."""
+"""Fumi–Tosi rigid-ion NaCl (Born–Mayer–Huggins + Ewald), calculator in :mod:`atomflow.calculators.fumi_tosi`."""
 
 from __future__ import annotations
 

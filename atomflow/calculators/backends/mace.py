@@ -108,7 +108,8 @@ def _mace_evaluator(calc) -> BatchEvaluator | None:
             forces += (out["forces"].detach().cpu().numpy()
                        * calc.energy_units_to_eV / calc.length_units_to_A)
         n = len(calc.models)
-        return [(float(e / n), f / n) for e, f in zip(energies, split_forces(forces, [len(a) for a in images]))]
+        per_image = split_forces(forces, [len(a) for a in images])
+        return [(float(e / n), f / n) for e, f in zip(energies, per_image)]
 
     return evaluate
 

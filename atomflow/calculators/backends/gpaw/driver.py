@@ -66,7 +66,8 @@ class GpawRunError(AtomflowError, RuntimeError):
 
 def relax(structure: Structure | Atoms, spec: CalculatorSpec | str, *, relax_cell: bool = False,
           relax_ions: bool = True, fmax: float = 0.01, max_steps: int = 1000, optimizer: str = "BFGS",
-          hydrostatic_only: bool = False, stress_tol: float = 1e-4, ase_driver: Callable[..., RunResult]) -> RunResult:
+          hydrostatic_only: bool = False, stress_tol: float = 1e-4,
+          ase_driver: Callable[..., RunResult]) -> RunResult:
     """:func:`atomflow.jobs.ase_run.relax` with GPAW, in the ``gpaw_cmd`` subprocess (see the module).
 
     ``ase_driver``: ASE's relaxation (:func:`atomflow.jobs.ase_run.relax_with_ase`), run with GPAW.
@@ -110,13 +111,14 @@ def cell_relax_mode(spec: CalculatorSpec) -> str:
     return mode
 
 
-def relax_here(atoms: Atoms, spec: CalculatorSpec, ase_driver: Callable[..., RunResult], **kwargs: Any) -> RunResult:
+def relax_here(atoms: Atoms, spec: CalculatorSpec, ase_driver: Callable[..., RunResult],
+               **kwargs: Any) -> RunResult:
     """The relaxation in this process (the subprocess's work; also ``gpaw_cmd=''``)."""
     spec = _logged(spec)
     with one_blas_thread():
         if kwargs["relax_cell"] and cell_relax_mode(spec) == "eos" and not kwargs["hydrostatic_only"]:
-            return relax_cell_by_eos(atoms, spec, ase_driver, **{k: v for k, v in kwargs.items()
-                                                                 if k not in ("relax_cell", "hydrostatic_only")})
+            eos_kwargs = {k: v for k, v in kwargs.items() if k not in ("relax_cell", "hydrostatic_only")}
+            return relax_cell_by_eos(atoms, spec, ase_driver, **eos_kwargs)
         return ase_driver(atoms, spec, **kwargs)
 
 

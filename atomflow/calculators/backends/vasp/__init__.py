@@ -3,7 +3,8 @@
 - :mod:`.sets` — the paper's INCAR / KPOINTS / POTCAR choices per step (atomate2's generators); writes inputs.
 - :mod:`.driver` — runs VASP (its own optimizer, IBRION 2 / ISIF 3 or 2) under custodian and parses
   vasprun.xml into :class:`~atomflow.calculators.results.RunResult`.
-- :mod:`.neb` — VTST CI-NEB in ``00``…``NN`` image directories → :class:`~atomflow.calculators.results.NEBRun`.
+- :mod:`.neb` — VTST CI-NEB in ``00``…``NN`` image directories →
+  :class:`~atomflow.calculators.results.NEBRun`.
 - :mod:`.environment` — the executable and POTCAR checks.
 
 Here the name resolves to ASE's file calculator (single points); relaxations and NEB bands go to the

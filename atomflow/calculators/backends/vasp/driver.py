@@ -1,7 +1,7 @@
 """Run VASP with its own optimizer under custodian, and parse vasprun.xml into atomflow's RunResult.
 
 :func:`relax` is what :func:`atomflow.jobs.ase_run.relax` calls for ``calculator="vasp"``: it writes the
-paper's inputs for the step (:mod:`atomflow.calculators.backends.vasp.sets`), runs ``settings.vasp_cmd`` through custodian
+paper's inputs for the step (:mod:`.sets`), runs ``settings.vasp_cmd`` through custodian
 with atomate2's VASP error handlers and validators (``atomate2.vasp.run.DEFAULT_HANDLERS``), and reads
 energy, forces and stress of the last ionic step. Every run gets its own directory under the job's working
 directory (``vasp-<step>-XXXX``), kept for inspection.
