@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 
 
 _PROTOTYPES: dict[str, "Calculator"] = {}
-#: (spec key, what) → something built once from a loaded model (e.g. atomflow.neb.batched's evaluators)
+#: (spec key, what) → something built once from a loaded model (e.g. a backend's batch evaluator)
 _DERIVED: dict[tuple[str, str], Any] = {}
 _PROTOTYPE_LOCK = threading.Lock()
 
