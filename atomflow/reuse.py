@@ -28,7 +28,7 @@ T = TypeVar("T")
 
 def structure_fingerprint(structure: Any) -> dict[str, Any]:
     """Species, lattice and fractional coordinates rounded to 1e-6 (numerical noise must not break reuse)."""
-    from atomflow.jobs.ase_run import to_atoms
+    from atomflow.structures.convert import to_atoms
 
     atoms = to_atoms(structure)
     cell = np.round(np.asarray(atoms.cell), 6) + 0.0  # + 0.0 turns -0.0 into 0.0

@@ -11,7 +11,7 @@ Per calculator, on the relaxed end points of the Na-vacancy NN hop in 2×2×2 Na
    wall time, force calls (must be equal: same trajectory), model calls, barrier difference.
 
 Target (issue 7): batched ≤ 0.5× the per-image wall time. The figures show where batching pays on CPU
-and where it does not (atomflow.neb.batched.BATCH_ON_CPU follows them).
+and where it does not (each ML backend's ``batch_pays`` in atomflow/calculators/backends/ follows them).
 """
 
 from __future__ import annotations

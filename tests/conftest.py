@@ -19,7 +19,7 @@ def tiny_mace_model(tmp_path_factory):
     Loaded back through atomflow's real 'mace' path: it tests the loading code, not the physics.
     """
     torch = pytest.importorskip("torch")
-    from atomflow.calculators.mlip import prepare_torch
+    from atomflow.calculators.backends._torch import prepare_torch
     from atomflow.calculators.registry import guarded_environment
 
     prepare_torch()

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-# The paper's settings, written out independently of atomflow.dft.vasp_sets (which is what is tested).
+# The paper's settings, written out independently of calculators/backends/vasp/sets.py (which is what is tested).
 COMMON = {"GGA": "PE", "ENCUT": 550.0, "ISPIN": 2, "EDIFF": 1e-6, "PREC": "ACCURATE", "LREAL": False}
 STEPS = {
     "relax_cell": {"IBRION": 2, "ISIF": 3, "EDIFFG": -0.01},

@@ -13,7 +13,7 @@ from ase.build import bulk
 pytest.importorskip("gpaw", reason="GPAW is not installed (make install-gpaw)")
 
 from atomflow.calculators import CalculatorSpec, get_calculator  # noqa: E402
-from atomflow.dft.gpaw import one_blas_thread  # noqa: E402
+from atomflow.calculators.backends.gpaw.driver import one_blas_thread  # noqa: E402
 from atomflow.jobs.ase_run import relax  # noqa: E402
 
 #: Toy settings: 250 eV, 2 k-points per Å⁻¹ (5×5×5 for bcc Na), Fermi–Dirac 0.1 eV (GPAW's default).

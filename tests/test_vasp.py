@@ -21,8 +21,8 @@ from pymatgen.io.vasp import Incar, Kpoints, Potcar
 
 from atomflow.calculators import CalculatorSpec
 from atomflow.documents import RelaxDocument
-from atomflow.dft.vasp import VaspRunError, parse_vasprun, stress_from_vasp
-from atomflow.dft.vasp_sets import kpoint_mesh, write_neb_inputs, write_vasp_inputs
+from atomflow.calculators.backends.vasp.driver import VaspRunError, parse_vasprun, stress_from_vasp
+from atomflow.calculators.backends.vasp.sets import kpoint_mesh, write_neb_inputs, write_vasp_inputs
 from atomflow.elastic import ElasticDocument, ElasticMaker
 from atomflow.errors import CalculatorError
 from atomflow.jobs import RelaxMaker

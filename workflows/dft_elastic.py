@@ -4,7 +4,7 @@ Loaded by `atomflow run dft_elastic` (and benchmarks/dft_elastic.py, which times
 returns the jobflow Flow. With no calculator each system gets its own GPAW settings:
 
 - the paper's cutoff, 550 eV; fixed k-meshes (a density would let the mesh jump between strained cells);
-  the cell volume from an E–V fit (atomflow.dft.gpaw: at 550 eV the stress carries a Pulay term);
+  the cell volume from an E–V fit (calculators/backends/gpaw/driver.py: at 550 eV the stress carries a Pulay term);
 - NaCl: 8×8×8 (= 4 k-points per Å⁻¹, GPAW's default density, on this cell);
 - bcc Na, a metal with C' = (C11 − C12)/2 ≈ 0.7 GPa: Fermi–Dirac 0.1 eV and 24×24×24. Measured (±0.5 %
   strains at a0 = 4.198 Å, GPa, C11/C12/C44; PBE reference 8.36/6.97/6.08): 12³ 9.34/6.95/6.60 (C11 12 %,

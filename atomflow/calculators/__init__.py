@@ -6,35 +6,54 @@
 
 Names: see :func:`available_calculators`. Unknown names, elements a calculator cannot handle and
 missing optional packages raise before any work, each with a message that names the fix.
+
+Each backend is one module in :mod:`atomflow.calculators.backends`; domain code asks about a spec's
+backend through :func:`can_batch`, :func:`batch_pays`, :func:`batch_evaluator`, :func:`formal_charges`,
+:func:`driver` and :func:`is_dft`, never through the backend table.
 """
 
+from atomflow.calculators.backend import BACKENDS, Backend, register, unregister
 from atomflow.calculators.spec import CalculatorSpec
 from atomflow.calculators.registry import (
-    BACKENDS,
     available_calculators,
+    batch_evaluator,
+    batch_pays,
+    batching_backends,
     calculator_provenance,
+    can_batch,
     check_elements,
     check_structure,
     clear_cache,
     describe_calculators,
+    driver,
+    formal_charges,
     get_calculator,
+    is_dft,
     supported_elements,
 )
 
 # Registering the backends (import order = listing order).
-from atomflow.calculators import classical as _classical  # noqa: E402,F401
-from atomflow.calculators import mlip as _mlip  # noqa: E402,F401
-from atomflow.calculators import dft as _dft  # noqa: E402,F401
+from atomflow.calculators import backends as _backends  # noqa: E402,F401
 
 __all__ = [
     "BACKENDS",
+    "Backend",
     "CalculatorSpec",
     "available_calculators",
+    "batch_evaluator",
+    "batch_pays",
+    "batching_backends",
     "calculator_provenance",
+    "can_batch",
     "check_elements",
     "check_structure",
     "clear_cache",
     "describe_calculators",
+    "driver",
+    "formal_charges",
     "get_calculator",
+    "is_dft",
+    "register",
     "supported_elements",
+    "unregister",
 ]

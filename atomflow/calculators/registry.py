@@ -1,9 +1,13 @@
-"""One factory from :class:`CalculatorSpec` to an ASE calculator, with checks before any work.
+"""One factory from :class:`CalculatorSpec` to an ASE calculator, with checks before any work, and the
+questions domain code asks about a spec's backend.
 
-Every backend declares which elements it handles, which package it needs (and the pip extra that
-installs it) and how to build the calculator. Expensive models (ML potentials) are built once per
-process and per spec; every :func:`get_calculator` call returns a fresh calculator object that
-shares the loaded model, so results of one structure never leak into another.
+Every backend (:mod:`atomflow.calculators.backends`) declares which elements it handles, which package it
+needs (and the pip extra that installs it) and how to build the calculator. Expensive models (ML
+potentials) are built once per process and per spec; every :func:`get_calculator` call returns a fresh
+calculator object that shares the loaded model, so results of one structure never leak into another.
+
+Domain code asks small questions here instead of reading the backend table: :func:`can_batch`,
+:func:`batch_pays`, :func:`batch_evaluator`, :func:`formal_charges`, :func:`driver`, :func:`is_dft`.
 """
 
 from __future__ import annotations
@@ -14,9 +18,17 @@ import importlib.metadata
 import os
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Iterable
 
+from atomflow.calculators.backend import (  # noqa: F401  (register, unregister: also importable from here)
+    BACKENDS,
+    DRIVER_TASKS,
+    Backend,
+    BatchEvaluator,
+    get_backend,
+    register,
+    unregister,
+)
 from atomflow.calculators.spec import CalculatorSpec
 from atomflow.errors import CalculatorError, MissingDependencyError
 
@@ -25,70 +37,10 @@ if TYPE_CHECKING:
     from ase.calculators.calculator import Calculator
 
 
-@dataclass(frozen=True)
-class Backend:
-    """How to build one kind of calculator."""
-
-    name: str
-    description: str
-    build: Callable[[dict[str, Any]], "Calculator"]
-    #: elements the backend handles for these parameters; None means every element
-    elements: Callable[[dict[str, Any]], frozenset[str] | None]
-    #: importable modules the backend needs, and the pip extra / install step that provides them
-    modules: tuple[str, ...] = ()
-    extra: str | None = None
-    #: distribution whose version goes into provenance
-    distribution: str | None = None
-    #: the parameter a bare ``name:ARG`` sets
-    main_parameter: str | None = None
-    #: build once per process and share (ML models)
-    expensive: bool = False
-    #: can evaluate many structures in one model call (used for batched NEB images)
-    batched: bool = False
-    #: extra provenance (model file, checkpoint) from the parameters
-    provenance: Callable[[dict[str, Any]], dict[str, Any]] = field(default=lambda params: {})
-    #: quick check for elements known without building (for suggestions); None: unknown / any
-    static_elements: frozenset[str] | None = None
-    #: checks the parameters without importing anything (raises CalculatorError); called when a spec is made
-    check_parameters: Callable[[dict[str, Any]], None] | None = None
-    #: fixed formal charges of rigid-ion models (a vacancy then leaves a charged cell); None for others
-    formal_charges: Callable[[dict[str, Any]], dict[str, float]] | None = None
-    #: how to install what is missing, when it is more than a pip extra
-    install_hint: str | None = None
-    #: run before the backend's modules are imported (torch compatibility settings)
-    prepare: Callable[[], None] | None = None
-    #: who drives relaxations and NEB bands: "ase" (ASE optimizers on the ASE calculator), or a program
-    #: with its own driver, named in RUNNERS
-    runner: str = "ase"
-
-
-#: Runners other than ASE: name → task → "module:function" (``relax`` as ase_run.relax, ``run_neb`` as neb.run).
-RUNNERS = {
-    "vasp": {"relax": "atomflow.dft.vasp:relax", "run_neb": "atomflow.dft.vasp_neb:run_neb"},
-    "gpaw": {"relax": "atomflow.dft.gpaw:relax", "run_neb": "atomflow.dft.gpaw:run_neb"},
-}
-
-
-def external_runner(spec: CalculatorSpec | str, task: str) -> Callable | None:
-    """The program's own ``relax`` / ``run_neb`` for the spec's backend; None when ASE drives it."""
-    spec = CalculatorSpec.parse(spec)
-    runner = BACKENDS[spec.name].runner
-    if runner == "ase":
-        return None
-    module, _, function = RUNNERS[runner][task].partition(":")
-    return getattr(importlib.import_module(module), function)
-
-
-BACKENDS: dict[str, Backend] = {}
 _PROTOTYPES: dict[str, "Calculator"] = {}
-#: (spec key, what) → something built once from a loaded model (e.g. atomflow.neb.batched's evaluators)
+#: (spec key, what) → something built once from a loaded model (e.g. a backend's batch evaluator)
 _DERIVED: dict[tuple[str, str], Any] = {}
 _PROTOTYPE_LOCK = threading.Lock()
-
-
-def register(backend: Backend) -> Backend:
-    BACKENDS[backend.name] = backend
-    return backend
 
 
 def available_calculators() -> list[str]:
@@ -138,7 +90,7 @@ def _missing_module(backend: Backend) -> str | None:
 
 def require_backend(spec: CalculatorSpec) -> Backend:
     """The spec's backend, after checking that its packages import (clear error otherwise)."""
-    backend = BACKENDS[spec.name]
+    backend = get_backend(spec.name)
     missing = _missing_module(backend)
     if missing is not None:
         how = backend.install_hint or (
@@ -238,7 +190,7 @@ def clear_cache() -> None:
 def calculator_provenance(spec: CalculatorSpec | str) -> dict[str, Any]:
     """What produced a number: name, parameters, package version, model identity."""
     spec = CalculatorSpec.parse(spec)
-    backend = BACKENDS[spec.name]
+    backend = get_backend(spec.name)
     version = None
     if backend.distribution:
         try:
@@ -256,6 +208,69 @@ def calculator_provenance(spec: CalculatorSpec | str) -> dict[str, Any]:
     except Exception as exc:  # provenance must never stop a run; record why it is incomplete
         info["provenance_error"] = str(exc)
     return info
+
+
+# --- what domain code asks about a spec's backend ------------------------------------------------------
+
+def is_dft(spec: CalculatorSpec | str) -> bool:
+    """Whether the spec names a DFT code (VASP, GPAW)."""
+    return get_backend(CalculatorSpec.parse(spec).name).dft
+
+
+def formal_charges(spec: CalculatorSpec | str) -> dict[str, float] | None:
+    """Fixed formal charges (e) of a rigid-ion model, element → charge; None for every other calculator."""
+    spec = CalculatorSpec.parse(spec)
+    charges = get_backend(spec.name).formal_charges
+    return None if charges is None else charges(dict(spec.parameters))
+
+
+def driver(spec: CalculatorSpec | str, task: str) -> Callable | None:
+    """The program's own driver of ``task`` ("relax" or "neb") for the spec; None when ASE drives it.
+
+    A driver takes the arguments of :func:`atomflow.jobs.ase_run.relax` (``relax``) or
+    :func:`atomflow.neb.run.run_neb` (``neb``) and ``ase_driver=``, the ASE driver of the same task (GPAW runs
+    that one under MPI in a subprocess), and returns the same result type.
+    """
+    if task not in DRIVER_TASKS:
+        raise CalculatorError(f"Unknown driver task {task!r}; tasks are {', '.join(DRIVER_TASKS)}.")
+    return get_backend(CalculatorSpec.parse(spec).name).drivers.get(task)
+
+
+def can_batch(spec: CalculatorSpec | str) -> bool:
+    """Whether the spec's backend can evaluate many structures in one model call (no model is loaded)."""
+    return get_backend(CalculatorSpec.parse(spec).name).batch_evaluator is not None
+
+
+def batch_pays(spec: CalculatorSpec | str, device: str | None = None) -> bool:
+    """Whether batching is worth it for the spec on ``device`` (default: the spec's ``device``, else cpu).
+
+    The backend decides (measured: CHGNet batches faster on CPU too, SevenNet-0 does not); backends that
+    cannot batch never pay.
+    """
+    spec = CalculatorSpec.parse(spec)
+    backend = get_backend(spec.name)
+    if backend.batch_evaluator is None:
+        return False
+    return bool(backend.batch_pays(str(device or spec.parameters.get("device", "cpu"))))
+
+
+def batching_backends() -> list[str]:
+    """Names of the backends that can batch (for error messages)."""
+    return [b.name for b in BACKENDS.values() if b.batch_evaluator is not None]
+
+
+def batch_evaluator(spec: CalculatorSpec | str) -> BatchEvaluator | None:
+    """A batched energy+forces function for the spec's model, or None where it cannot batch.
+
+    The evaluator shares the model loaded by :func:`get_calculator` (loaded once per process) and is
+    built once per model (SevenNet's private batch-mode copy costs 0.1 s on CPU).
+    """
+    spec = CalculatorSpec.parse(spec)
+    build = get_backend(spec.name).batch_evaluator
+    if build is None:
+        return None
+    require_backend(spec)
+    return derived_from_model(spec, "batch evaluator", build)
 
 
 def _element_symbols(structure: Any) -> set[str]:

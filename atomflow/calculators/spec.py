@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from atomflow.calculators.backend import get_backend
 from atomflow.errors import CalculatorError
 
 
@@ -34,9 +35,7 @@ class CalculatorSpec(BaseModel):
         if isinstance(data.get("name"), str):
             data["name"] = _known_name(data["name"])
         super().__init__(**data)
-        from atomflow.calculators.registry import BACKENDS
-
-        check = BACKENDS[self.name].check_parameters
+        check = get_backend(self.name).check_parameters
         if check is not None:
             check(dict(self.parameters))
 
@@ -65,8 +64,6 @@ class CalculatorSpec(BaseModel):
         if not isinstance(value, str) or not value.strip():
             raise CalculatorError(f"A calculator must be given as a name such as 'sevennet', not {value!r}.")
         name, _, arg = value.strip().partition(":")
-        from atomflow.calculators.registry import BACKENDS
-
         spec = cls(name=name)  # validates the name first, so a typo gets the list of valid names
         if not arg:
             return spec
@@ -76,7 +73,7 @@ class CalculatorSpec(BaseModel):
                 key, _, raw = item.partition("=")
                 params[key.strip()] = _parse_scalar(raw.strip())
         else:
-            main = BACKENDS[spec.name].main_parameter
+            main = get_backend(spec.name).main_parameter
             if main is None:
                 raise CalculatorError(
                     f"Calculator {spec.name!r} takes no positional argument (got {arg!r}); "
@@ -108,11 +105,8 @@ class CalculatorSpec(BaseModel):
 
 
 def _known_name(name: str) -> str:
-    from atomflow.calculators.registry import BACKENDS
-
     name = name.strip().lower()
-    if name not in BACKENDS:
-        raise CalculatorError(f"Unknown calculator {name!r}. Valid names: {', '.join(sorted(BACKENDS))}.")
+    get_backend(name)  # CalculatorError listing the valid names
     return name
 
 

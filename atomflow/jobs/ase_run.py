@@ -6,76 +6,22 @@ No jobflow here: these are what the jobs call, and what tests and benchmarks can
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
 
 import numpy as np
 from ase import Atoms
 from ase.filters import FrechetCellFilter
 from ase.optimize import BFGS, FIRE, LBFGS
 from pymatgen.core import Structure
-from pymatgen.io.ase import AseAtomsAdaptor
 
-from atomflow.calculators import CalculatorSpec, get_calculator
-from atomflow.calculators.registry import external_runner
-from atomflow.errors import CalculatorError, InputError
+from atomflow.calculators import CalculatorSpec, driver, get_calculator
+from atomflow.calculators.results import CallCounter, RunResult
+from atomflow.errors import InputError
 from atomflow.run_settings import PAPER_FMAX, RELAX_MAX_STEPS, RELAX_OPTIMIZER
+from atomflow.structures.convert import to_atoms
+
+__all__ = ["OPTIMIZERS", "CallCounter", "RunResult", "relax", "relax_with_ase", "run_static", "to_atoms"]
 
 OPTIMIZERS = {"BFGS": BFGS, "FIRE": FIRE, "LBFGS": LBFGS}
-
-
-@dataclass
-class RunResult:
-    """Outcome of a relax / static run, in atomflow's internal units (eV, Å, eV/Å³)."""
-
-    atoms: Atoms
-    energy: float
-    forces: np.ndarray
-    stress: np.ndarray  # Voigt 6-vector, eV/Å³, ASE sign
-    n_steps: int
-    n_calls: int
-    converged: bool
-    energies: list[float] = field(default_factory=list)  # per step, eV
-
-    @property
-    def max_force(self) -> float:
-        return float(np.linalg.norm(self.forces, axis=1).max()) if len(self.forces) else 0.0
-
-    @property
-    def structure(self) -> Structure:
-        return AseAtomsAdaptor.get_structure(self.atoms)
-
-
-def to_atoms(structure: Structure | Atoms) -> Atoms:
-    if isinstance(structure, Atoms):
-        return structure.copy()
-    if isinstance(structure, Structure):
-        if not structure.is_ordered:
-            raise InputError("The structure has partial occupancies; order it first "
-                             "(atomflow.structures.order_half_occupied).")
-        return AseAtomsAdaptor.get_atoms(structure)
-    raise InputError(f"Expected a pymatgen Structure or ASE Atoms, got {type(structure).__name__}.")
-
-
-class CallCounter:
-    """Counts calculator evaluations (force calls) and rejects NaN results at once."""
-
-    def __init__(self, calc):
-        self.calc = calc
-        self.n = 0
-        original = calc.calculate
-
-        def counted(*args, **kwargs):
-            self.n += 1
-            original(*args, **kwargs)
-            for key in ("energy", "forces", "stress"):
-                value = calc.results.get(key)
-                if value is not None and not np.all(np.isfinite(value)):
-                    raise CalculatorError(
-                        f"The calculator returned non-finite {key} (NaN/inf). The structure may have "
-                        "overlapping atoms or be outside the potential's range; check the input geometry."
-                    )
-
-        calc.calculate = counted
 
 
 def run_static(structure: Structure | Atoms, spec: CalculatorSpec | str) -> RunResult:
@@ -98,14 +44,15 @@ def relax(
     """Relax ions (and the cell if ``relax_cell``) until every force is below ``fmax`` (eV/Å).
 
     Calculators whose program has its own driver (VASP: IBRION 2 / ISIF 3 or 2; GPAW: a subprocess
-    under MPI) go to their runner (:func:`atomflow.calculators.registry.external_runner`); the rest
-    to :func:`relax_with_ase`. Same arguments and the same :class:`RunResult` either way.
+    under MPI) go to their backend's driver (:func:`atomflow.calculators.driver`), which is handed
+    :func:`relax_with_ase` as ``ase_driver``; the rest to :func:`relax_with_ase`. Same arguments and the same
+    :class:`RunResult` either way.
     """
-    runner = external_runner(spec, "relax")
-    if runner is not None:
-        return runner(structure, spec, relax_cell=relax_cell, relax_ions=relax_ions, fmax=fmax,
-                      max_steps=max_steps, optimizer=optimizer, hydrostatic_only=hydrostatic_only,
-                      stress_tol=stress_tol)
+    program = driver(spec, "relax")
+    if program is not None:
+        return program(structure, spec, relax_cell=relax_cell, relax_ions=relax_ions, fmax=fmax,
+                       max_steps=max_steps, optimizer=optimizer, hydrostatic_only=hydrostatic_only,
+                       stress_tol=stress_tol, ase_driver=relax_with_ase)
     return relax_with_ase(structure, spec, relax_cell=relax_cell, relax_ions=relax_ions, fmax=fmax,
                           max_steps=max_steps, optimizer=optimizer, hydrostatic_only=hydrostatic_only,
                           stress_tol=stress_tol)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 from ase import Atoms
@@ -35,13 +34,11 @@ from ase.mep import NEB
 from ase.optimize import BFGS, FIRE, LBFGS, MDMin
 from pymatgen.core import Structure
 
-from atomflow.calculators import CalculatorSpec, get_calculator
-from atomflow.calculators.registry import external_runner
+from atomflow.calculators import CalculatorSpec, driver, get_calculator
+from atomflow.calculators.results import CallCounter, NEBRun
 from atomflow.errors import InputError
-from atomflow.jobs.ase_run import CallCounter, to_atoms
 from atomflow.neb.batched import attach_batched, check_batched
 from atomflow.neb.optimizers import GuardedLBFGS
-from atomflow.neb.path import interpolate_band
 from atomflow.run_settings import (
     NEB_INTERPOLATION,
     NEB_MAX_STEPS,
@@ -52,33 +49,16 @@ from atomflow.run_settings import (
     PAPER_N_IMAGES,
     PAPER_SPRING_CONSTANT,
 )
+from atomflow.structures.band import interpolate_band
+from atomflow.structures.convert import to_atoms
+
+__all__ = ["NEBRun", "NEB_METHODS", "NEB_OPTIMIZERS", "check_neb_settings", "run_neb", "run_neb_with_ase"]
 
 #: Live progress for `atomflow run` (the runner shows the latest line).
 progress = logging.getLogger("atomflow.progress")
 
 NEB_OPTIMIZERS = {"GuardedLBFGS": GuardedLBFGS, "FIRE": FIRE, "MDMin": MDMin, "BFGS": BFGS, "LBFGS": LBFGS}
 NEB_METHODS = ("improvedtangent", "aseneb", "eb")
-
-
-@dataclass
-class NEBRun:
-    """Outcome of one CI-NEB run (eV, Å)."""
-
-    images: list[Atoms]  # the final band, end points included, without calculators
-    energies: np.ndarray  # absolute energy of every image, eV
-    image_max_forces: np.ndarray  # largest NEB force on each intermediate image, eV/Å
-    converged: bool
-    n_steps: int
-    n_force_calls: int
-    climbing_index: int | None  # index in ``images`` of the climbing image (None without climbing)
-    wall_time: float  # s
-    stages: list[dict] = field(default_factory=list)
-    batched: bool = False  # images evaluated together, one model call per step (atomflow.neb.batched)
-    n_model_calls: int | None = None  # batched model calls (None without batching)
-
-    @property
-    def max_force(self) -> float:
-        return float(self.image_max_forces.max()) if len(self.image_max_forces) else 0.0
 
 
 def check_neb_settings(*, n_images: int, spring_constant: float, fmax: float, max_steps: int, optimizer: str,
@@ -137,7 +117,8 @@ def run_neb(
     ``max_steps`` counts optimizer steps over both stages; hitting it returns ``converged=False``.
     Every image gets its own calculator from :func:`~atomflow.calculators.get_calculator` (ML models
     are loaded once and shared), or all images share one batched model call (``batched``). Calculators with their own NEB driver (VASP's VTST CI-NEB; GPAW in an
-    MPI subprocess) go to their runner, with the same arguments and the same :class:`NEBRun`.
+    MPI subprocess) go to their backend's driver (:func:`atomflow.calculators.driver`), with the same
+    arguments, :func:`run_neb_with_ase` as ``ase_driver``, and the same :class:`NEBRun`.
     ``batched`` (ASE-driven runs only; external drivers ignore it): see :func:`run_neb_with_ase`.
     """
     check_neb_settings(n_images=n_images, spring_constant=spring_constant, fmax=fmax, max_steps=max_steps,
@@ -147,9 +128,9 @@ def run_neb(
     options = {"n_images": n_images, "spring_constant": spring_constant, "fmax": fmax, "climb": climb,
                "optimizer": optimizer, "max_steps": max_steps, "preconverge_fmax": preconverge_fmax,
                "method": method, "interpolation": interpolation}
-    runner = external_runner(spec, "run_neb")
-    if runner is not None:
-        return runner(initial, final, spec, **options)
+    program = driver(spec, "neb")
+    if program is not None:
+        return program(initial, final, spec, **options, ase_driver=run_neb_with_ase)
     return run_neb_with_ase(initial, final, spec, batched=batched, **options)
 
 

@@ -20,7 +20,7 @@ from jobflow import Flow, JobConfig, Maker, OnMissing, Response, job
 from pymatgen.core import Element, Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from atomflow.calculators import BACKENDS, CalculatorSpec, check_structure
+from atomflow.calculators import CalculatorSpec, check_structure, formal_charges
 from atomflow.documents import RelaxDocument
 from atomflow.errors import IncompleteResultsError, InputError
 from atomflow.jobs import RelaxMaker
@@ -254,12 +254,6 @@ def _dimer(element: str) -> Structure:
                      coords_are_cartesian=True)
 
 
-def _fixed_formal_charges(spec: CalculatorSpec) -> dict[str, float] | None:
-    """Formal charges of fixed-charge models (a vacancy then leaves a charged cell); None otherwise."""
-    charges = BACKENDS[spec.name].formal_charges
-    return None if charges is None else charges(dict(spec.parameters))
-
-
 @job
 def chempot_from_reference(reference: RelaxDocument, species: str) -> ChemicalPotential:
     """μ = energy per atom of the relaxed elemental reference (bcc Na)."""
@@ -383,7 +377,7 @@ def vacancy_formation_document(host: RelaxDocument, cell_sets: list[VacancyCellS
     cell_sets, runs, failed, flags = _finished_cells(cell_sets, runs)
     doc = VacancyDocument.from_runs(host, cell_sets, runs, chempot, spec=spec, settings=settings, fmax=fmax,
                                     label=label, stand_in=stand_in,
-                                    formal_charges=_fixed_formal_charges(spec))
+                                    formal_charges=formal_charges(spec))
     if failed:
         doc.failed_relaxations = failed
         doc.flags += flags

@@ -1,7 +1,7 @@
 """Run VASP with its own optimizer under custodian, and parse vasprun.xml into atomflow's RunResult.
 
 :func:`relax` is what :func:`atomflow.jobs.ase_run.relax` calls for ``calculator="vasp"``: it writes the
-paper's inputs for the step (:mod:`atomflow.dft.vasp_sets`), runs ``settings.vasp_cmd`` through custodian
+paper's inputs for the step (:mod:`.sets`), runs ``settings.vasp_cmd`` through custodian
 with atomate2's VASP error handlers and validators (``atomate2.vasp.run.DEFAULT_HANDLERS``), and reads
 energy, forces and stress of the last ionic step. Every run gets its own directory under the job's working
 directory (``vasp-<step>-XXXX``), kept for inspection.
@@ -26,11 +26,12 @@ from ase import Atoms
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
-from atomflow.calculators import CalculatorSpec
-from atomflow.calculators.dft import check_vasp_environment
-from atomflow.dft.vasp_sets import paper_incar, write_neb_inputs, write_vasp_inputs
+from atomflow.calculators.backends.vasp.environment import check_vasp_environment
+from atomflow.calculators.backends.vasp.sets import paper_incar, write_neb_inputs, write_vasp_inputs
+from atomflow.calculators.results import RunResult
+from atomflow.calculators.spec import CalculatorSpec
 from atomflow.errors import AtomflowError, InputError
-from atomflow.jobs.ase_run import RunResult, to_atoms
+from atomflow.structures.convert import to_atoms
 from atomflow.settings import get_settings
 from atomflow.units import from_gpa
 

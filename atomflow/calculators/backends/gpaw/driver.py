@@ -3,8 +3,9 @@
 The job writes the structure and settings to a fresh directory (``gpaw-<task>-XXXX`` under the job's
 working directory), runs ``<gpaw_cmd> run.py`` there — e.g. ``mpirun -np 2 gpaw python run.py`` — and
 reads the result back. Inside, the same ASE code as every other calculator runs
-(:func:`~atomflow.jobs.ase_run.relax_with_ase`, :func:`~atomflow.neb.run.run_neb_with_ase`), with GPAW.
-An empty ``gpaw_cmd`` runs the same code in-process, serially.
+(:func:`~atomflow.jobs.ase_run.relax_with_ase`, :func:`~atomflow.neb.run.run_neb_with_ase`), with GPAW:
+the caller hands it in as ``ase_driver`` (so this layer imports neither), and the subprocess imports it
+by its module and name. An empty ``gpaw_cmd`` runs the same code in-process, serially.
 
 Why a subprocess under MPI (measured on this 2-core machine, other jobs running, bcc Na 1 atom, PW
 550 eV, 12×12×12 k, one SCF + stress): ``mpirun -np 2 gpaw python`` 5.7 s; in-process serial 9.8 s
@@ -28,6 +29,7 @@ reference stress. Calculator parameter ``cell_relax="stress"`` skips (2)–(4).
 
 from __future__ import annotations
 
+import importlib
 import os
 import shlex
 import shutil
@@ -37,17 +39,18 @@ import tempfile
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from ase import Atoms
 from pymatgen.core import Structure
 
-from atomflow.calculators import CalculatorSpec
 from atomflow.calculators.registry import require_backend
+from atomflow.calculators.results import NEBRun, RunResult
+from atomflow.calculators.spec import CalculatorSpec
 from atomflow.errors import AtomflowError, InputError
-from atomflow.jobs.ase_run import RunResult, relax_with_ase, to_atoms
 from atomflow.settings import get_settings
+from atomflow.structures.convert import to_atoms
 
 #: E–V points and half-range of the volume (fraction) for a cell relaxation: ±4 % in V is ±1.3 % in a,
 #: about ten times the Pulay shift at 550 eV, and ≈ 5 meV/atom of curvature energy for NaCl.
@@ -63,8 +66,12 @@ class GpawRunError(AtomflowError, RuntimeError):
 
 def relax(structure: Structure | Atoms, spec: CalculatorSpec | str, *, relax_cell: bool = False,
           relax_ions: bool = True, fmax: float = 0.01, max_steps: int = 1000, optimizer: str = "BFGS",
-          hydrostatic_only: bool = False, stress_tol: float = 1e-4) -> RunResult:
-    """:func:`atomflow.jobs.ase_run.relax` with GPAW, in the ``gpaw_cmd`` subprocess (see the module)."""
+          hydrostatic_only: bool = False, stress_tol: float = 1e-4,
+          ase_driver: Callable[..., RunResult]) -> RunResult:
+    """:func:`atomflow.jobs.ase_run.relax` with GPAW, in the ``gpaw_cmd`` subprocess (see the module).
+
+    ``ase_driver``: ASE's relaxation (:func:`atomflow.jobs.ase_run.relax_with_ase`), run with GPAW.
+    """
     spec = CalculatorSpec.parse(spec)
     require_backend(spec)  # gpaw importable here: the clear error before anything starts
     cell_relax_mode(spec)
@@ -72,22 +79,25 @@ def relax(structure: Structure | Atoms, spec: CalculatorSpec | str, *, relax_cel
               "optimizer": optimizer, "hydrostatic_only": hydrostatic_only, "stress_tol": stress_tol}
     atoms = to_atoms(structure)
     if not get_settings().gpaw_cmd.strip():
-        return relax_here(atoms, spec, **kwargs)
-    out = _run_subprocess("relax", {"atoms": [atoms], "spec": spec.model_dump(), "kwargs": kwargs})
+        return relax_here(atoms, spec, ase_driver, **kwargs)
+    out = _run_subprocess("relax", {"atoms": [atoms], "spec": spec.model_dump(), "kwargs": kwargs,
+                                    "ase_driver": _reference(ase_driver)})
     return _decode_run(out)
 
 
-def run_neb(initial: Structure | Atoms, final: Structure | Atoms, spec: CalculatorSpec | str, **options: Any):
-    """:func:`atomflow.neb.run.run_neb` with GPAW, in the ``gpaw_cmd`` subprocess."""
-    from atomflow.neb.run import NEBRun, run_neb_with_ase
+def run_neb(initial: Structure | Atoms, final: Structure | Atoms, spec: CalculatorSpec | str, *,
+            ase_driver: Callable[..., NEBRun], **options: Any) -> NEBRun:
+    """:func:`atomflow.neb.run.run_neb` with GPAW, in the ``gpaw_cmd`` subprocess.
 
+    ``ase_driver``: ASE's NEB (:func:`atomflow.neb.run.run_neb_with_ase`), run with GPAW.
+    """
     spec = CalculatorSpec.parse(spec)
     require_backend(spec)
     if not get_settings().gpaw_cmd.strip():
         with one_blas_thread():
-            return run_neb_with_ase(initial, final, _logged(spec), **options)
+            return ase_driver(initial, final, _logged(spec), **options)
     out = _run_subprocess("neb", {"atoms": [to_atoms(initial), to_atoms(final)], "spec": spec.model_dump(),
-                                  "kwargs": options})
+                                  "kwargs": options, "ase_driver": _reference(ase_driver)})
     return NEBRun(images=out["images"], energies=np.asarray(out["energies"]),
                   image_max_forces=np.asarray(out["image_max_forces"]), converged=out["converged"],
                   n_steps=out["n_steps"], n_force_calls=out["n_force_calls"],
@@ -101,14 +111,15 @@ def cell_relax_mode(spec: CalculatorSpec) -> str:
     return mode
 
 
-def relax_here(atoms: Atoms, spec: CalculatorSpec, **kwargs: Any) -> RunResult:
+def relax_here(atoms: Atoms, spec: CalculatorSpec, ase_driver: Callable[..., RunResult],
+               **kwargs: Any) -> RunResult:
     """The relaxation in this process (the subprocess's work; also ``gpaw_cmd=''``)."""
     spec = _logged(spec)
     with one_blas_thread():
         if kwargs["relax_cell"] and cell_relax_mode(spec) == "eos" and not kwargs["hydrostatic_only"]:
-            return relax_cell_by_eos(atoms, spec, **{k: v for k, v in kwargs.items()
-                                                     if k not in ("relax_cell", "hydrostatic_only")})
-        return relax_with_ase(atoms, spec, **kwargs)
+            eos_kwargs = {k: v for k, v in kwargs.items() if k not in ("relax_cell", "hydrostatic_only")}
+            return relax_cell_by_eos(atoms, spec, ase_driver, **eos_kwargs)
+        return ase_driver(atoms, spec, **kwargs)
 
 
 @contextmanager
@@ -125,13 +136,14 @@ def one_blas_thread():
         yield
 
 
-def relax_cell_by_eos(atoms: Atoms, spec: CalculatorSpec, *, relax_ions: bool = True, fmax: float = 0.01,
+def relax_cell_by_eos(atoms: Atoms, spec: CalculatorSpec, ase_driver: Callable[..., RunResult], *,
+                      relax_ions: bool = True, fmax: float = 0.01,
                       max_steps: int = 1000, optimizer: str = "BFGS", stress_tol: float = 1e-4,
                       points: int = EOS_POINTS, span: float = EOS_SPAN) -> RunResult:
     """Cell relaxation whose volume comes from a Birch–Murnaghan fit (see the module docstring)."""
     from ase.eos import EquationOfState
 
-    runs = [relax_with_ase(atoms, spec, relax_cell=True, relax_ions=relax_ions, fmax=fmax,
+    runs = [ase_driver(atoms, spec, relax_cell=True, relax_ions=relax_ions, fmax=fmax,
                            max_steps=max_steps, optimizer=optimizer, stress_tol=stress_tol)]
     shape = runs[0].atoms
     v_start = shape.get_volume()
@@ -140,7 +152,7 @@ def relax_cell_by_eos(atoms: Atoms, spec: CalculatorSpec, *, relax_ions: bool = 
         scaled = shape.copy()
         scaled.set_cell(shape.cell * (volume / v_start) ** (1 / 3), scale_atoms=True)
         free = relax_ions and len(scaled) > 1  # a one-atom cell has no internal coordinates
-        return relax_with_ase(scaled, spec, relax_ions=free, fmax=fmax, max_steps=max_steps if free else 0,
+        return ase_driver(scaled, spec, relax_ions=free, fmax=fmax, max_steps=max_steps if free else 0,
                               optimizer=optimizer)
 
     # A large Pulay stress (low cutoff) can put the minimum outside the first window: move the window
@@ -179,7 +191,17 @@ def _logged(spec: CalculatorSpec) -> CalculatorSpec:
 
 # --- the subprocess ---------------------------------------------------------------------------------------
 
-_SCRIPT = "from atomflow.dft.gpaw import worker_main\n\nworker_main()\n"
+_SCRIPT = "from atomflow.calculators.backends.gpaw.driver import worker_main\n\nworker_main()\n"
+
+
+def _reference(function: Callable) -> str:
+    """``module:name`` of a module-level function, for the subprocess to import it (as pickle would)."""
+    return f"{function.__module__}:{function.__qualname__}"
+
+
+def _resolve(reference: str) -> Callable:
+    module, _, name = reference.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def gpaw_command() -> list[str]:
@@ -225,12 +247,11 @@ def worker_main() -> None:
     try:
         job = decode(Path("input.json").read_text())
         spec = CalculatorSpec.model_validate(job["spec"])
+        ase_driver = _resolve(job["ase_driver"])
         if job["task"] == "relax":
-            out = _encode_run(relax_here(job["atoms"][0], spec, **job["kwargs"]))
+            out = _encode_run(relax_here(job["atoms"][0], spec, ase_driver, **job["kwargs"]))
         else:
-            from atomflow.neb.run import run_neb_with_ase
-
-            band = run_neb_with_ase(job["atoms"][0], job["atoms"][1], _logged(spec), **job["kwargs"])
+            band = ase_driver(job["atoms"][0], job["atoms"][1], _logged(spec), **job["kwargs"])
             out = {"images": band.images, "energies": band.energies, "image_max_forces": band.image_max_forces,
                    "converged": band.converged, "n_steps": band.n_steps, "n_force_calls": band.n_force_calls,
                    "climbing_index": band.climbing_index, "wall_time": band.wall_time, "stages": band.stages}

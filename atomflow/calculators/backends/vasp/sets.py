@@ -9,7 +9,7 @@ One step id per kind of VASP run, written into INCAR as ``SYSTEM = atomflow:<ste
 they are (and a stand-in executable in the tests can check the tags against the step):
 
 ============  =====================================================================================
-relax_cell    IBRION 2, ISIF 3, NSW = max_steps (bulks; run twice, see :mod:`atomflow.dft.vasp`)
+relax_cell    IBRION 2, ISIF 3, NSW = max_steps (bulks; run twice, see :mod:`.driver`)
 relax_ions    IBRION 2, ISIF 2 (defect cells, NEB end points, strained cells of the elastic tensor)
 static        IBRION −1, NSW 0, ISIF 2 (energy, forces and stress)
 neb           VTST CI-NEB: IMAGES 5, SPRING −5, LCLIMB .TRUE., IBRION 3, POTIM 0, IOPT 7 (VTST's

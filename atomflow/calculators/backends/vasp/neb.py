@@ -1,4 +1,4 @@
-"""VTST climbing-image NEB in VASP, parsed into the ML path's :class:`~atomflow.neb.run.NEBRun`.
+"""VTST climbing-image NEB in VASP, parsed into the ML path's :class:`~atomflow.calculators.results.NEBRun`.
 
 Layout of one run (``vasp-neb-XXXX`` under the job's directory), VTST's convention::
 
@@ -33,14 +33,14 @@ from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.io.vasp import Incar
 
-from atomflow.calculators import CalculatorSpec
-from atomflow.calculators.dft import check_vasp_environment
-from atomflow.dft.vasp import load_vasprun, parse_vasprun, run_directory, run_vasp_job
-from atomflow.dft.vasp_sets import write_neb_inputs, write_vasp_inputs
+from atomflow.calculators.backends.vasp.driver import load_vasprun, parse_vasprun, run_directory, run_vasp_job
+from atomflow.calculators.backends.vasp.environment import check_vasp_environment
+from atomflow.calculators.backends.vasp.sets import write_neb_inputs, write_vasp_inputs
+from atomflow.calculators.results import NEBRun, RunResult
+from atomflow.calculators.spec import CalculatorSpec
 from atomflow.errors import InputError
-from atomflow.jobs.ase_run import RunResult, to_atoms
-from atomflow.neb.path import interpolate_band
-from atomflow.neb.run import NEBRun, check_neb_settings
+from atomflow.structures.band import interpolate_band
+from atomflow.structures.convert import to_atoms
 
 _STAGE_FILES = ("vasprun.xml", "OUTCAR", "OSZICAR", "CONTCAR")
 
@@ -49,9 +49,10 @@ def run_neb(initial: Structure | Atoms, final: Structure | Atoms, spec: Calculat
             n_images: int = 5, spring_constant: float = 5.0, fmax: float = 0.01, climb: bool = True,
             optimizer: str = "FIRE", max_steps: int = 1000, preconverge_fmax: float | None = 0.05,
             method: str = "improvedtangent", interpolation: str = "idpp") -> NEBRun:
-    """:func:`atomflow.neb.run.run_neb` for VASP: VTST CI-NEB between two relaxed end points."""
-    check_neb_settings(n_images=n_images, spring_constant=spring_constant, fmax=fmax, max_steps=max_steps,
-                       optimizer=optimizer, method=method, preconverge_fmax=preconverge_fmax)
+    """:func:`atomflow.neb.run.run_neb` for VASP: VTST CI-NEB between two relaxed end points.
+
+    Reached through run_neb, which has checked the settings (atomflow.neb.run.check_neb_settings).
+    """
     if method != "improvedtangent":
         raise InputError(f"VTST's NEB uses the improved tangent; method {method!r} has no VASP counterpart.")
     spec = CalculatorSpec.parse(spec)
