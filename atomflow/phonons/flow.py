@@ -25,6 +25,7 @@ from atomflow.reuse import cache_key, reuse_or_compute
 from atomflow.settings import get_settings
 from atomflow.structures.supercell import supercell_matrix
 from atomflow.structures.validate import validate_structure
+from atomflow.run_settings import RELAX_MAX_STEPS
 
 
 @dataclass
@@ -75,7 +76,7 @@ class PhononMaker(Maker):
             self.temperatures = tuple(float(x) for x in t)
         if self.relax_bulk and self.bulk_relax_maker is None:
             self.bulk_relax_maker = RelaxMaker(name="phonon bulk relax", calculator=self.calculator,
-                                               relax_cell=True, fmax=1e-3, max_steps=1000,
+                                               relax_cell=True, fmax=1e-3, max_steps=RELAX_MAX_STEPS,
                                                label=self.label, stand_in=self.stand_in)
         if not self.relax_bulk:
             self.bulk_relax_maker = None

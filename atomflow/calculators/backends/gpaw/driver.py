@@ -51,6 +51,7 @@ from atomflow.calculators.spec import CalculatorSpec
 from atomflow.errors import AtomflowError, InputError
 from atomflow.settings import get_settings
 from atomflow.structures.convert import to_atoms
+from atomflow.run_settings import PAPER_FMAX, RELAX_MAX_STEPS
 
 #: E–V points and half-range of the volume (fraction) for a cell relaxation: ±4 % in V is ±1.3 % in a,
 #: about ten times the Pulay shift at 550 eV, and ≈ 5 meV/atom of curvature energy for NaCl.
@@ -65,7 +66,7 @@ class GpawRunError(AtomflowError, RuntimeError):
 
 
 def relax(structure: Structure | Atoms, spec: CalculatorSpec | str, *, relax_cell: bool = False,
-          relax_ions: bool = True, fmax: float = 0.01, max_steps: int = 1000, optimizer: str = "BFGS",
+          relax_ions: bool = True, fmax: float = PAPER_FMAX, max_steps: int = RELAX_MAX_STEPS, optimizer: str = "BFGS",
           hydrostatic_only: bool = False, stress_tol: float = 1e-4,
           ase_driver: Callable[..., RunResult]) -> RunResult:
     """:func:`atomflow.jobs.ase_run.relax` with GPAW, in the ``gpaw_cmd`` subprocess (see the module).
@@ -137,8 +138,8 @@ def one_blas_thread():
 
 
 def relax_cell_by_eos(atoms: Atoms, spec: CalculatorSpec, ase_driver: Callable[..., RunResult], *,
-                      relax_ions: bool = True, fmax: float = 0.01,
-                      max_steps: int = 1000, optimizer: str = "BFGS", stress_tol: float = 1e-4,
+                      relax_ions: bool = True, fmax: float = PAPER_FMAX,
+                      max_steps: int = RELAX_MAX_STEPS, optimizer: str = "BFGS", stress_tol: float = 1e-4,
                       points: int = EOS_POINTS, span: float = EOS_SPAN) -> RunResult:
     """Cell relaxation whose volume comes from a Birch–Murnaghan fit (see the module docstring)."""
     from ase.eos import EquationOfState

@@ -34,6 +34,7 @@ from atomflow.errors import AtomflowError, InputError
 from atomflow.structures.convert import to_atoms
 from atomflow.settings import get_settings
 from atomflow.units import from_gpa
+from atomflow.run_settings import PAPER_FMAX, RELAX_MAX_STEPS
 
 __all__ = ["VaspRunError", "check_vasp_environment", "paper_incar", "parse_vasprun", "relax", "run_vasp_job", "stress_from_vasp",
            "write_neb_inputs", "write_vasp_inputs"]
@@ -136,7 +137,7 @@ def parse_vasprun(path: str | Path, *, previous_ionic_steps: int = 0) -> RunResu
 
 
 def relax(structure: Structure | Atoms, spec: CalculatorSpec | str, *, relax_cell: bool = False,
-          relax_ions: bool = True, fmax: float = 0.01, max_steps: int = 1000, optimizer: str = "BFGS",
+          relax_ions: bool = True, fmax: float = PAPER_FMAX, max_steps: int = RELAX_MAX_STEPS, optimizer: str = "BFGS",
           hydrostatic_only: bool = False, stress_tol: float = 1e-4) -> RunResult:
     """:func:`atomflow.jobs.ase_run.relax` for VASP: VASP's conjugate gradient (IBRION 2), ISIF 3 or 2.
 

@@ -41,13 +41,14 @@ from atomflow.calculators.spec import CalculatorSpec
 from atomflow.errors import InputError
 from atomflow.structures.band import interpolate_band
 from atomflow.structures.convert import to_atoms
+from atomflow.run_settings import NEB_MAX_STEPS, NEB_PRECONVERGE_FMAX, PAPER_FMAX, PAPER_N_IMAGES, PAPER_SPRING_CONSTANT
 
 _STAGE_FILES = ("vasprun.xml", "OUTCAR", "OSZICAR", "CONTCAR")
 
 
 def run_neb(initial: Structure | Atoms, final: Structure | Atoms, spec: CalculatorSpec | str, *,
-            n_images: int = 5, spring_constant: float = 5.0, fmax: float = 0.01, climb: bool = True,
-            optimizer: str = "FIRE", max_steps: int = 1000, preconverge_fmax: float | None = 0.05,
+            n_images: int = PAPER_N_IMAGES, spring_constant: float = PAPER_SPRING_CONSTANT, fmax: float = PAPER_FMAX, climb: bool = True,
+            optimizer: str = "FIRE", max_steps: int = NEB_MAX_STEPS, preconverge_fmax: float | None = NEB_PRECONVERGE_FMAX,
             method: str = "improvedtangent", interpolation: str = "idpp") -> NEBRun:
     """:func:`atomflow.neb.run.run_neb` for VASP: VTST CI-NEB between two relaxed end points.
 

@@ -52,6 +52,7 @@ from pymatgen.core import Structure
 from pymatgen.io.vasp import Kpoints, Poscar, Potcar, PotcarSingle
 
 from atomflow.errors import CalculatorError, InputError
+from atomflow.run_settings import PAPER_FMAX, PAPER_N_IMAGES, RELAX_MAX_STEPS
 
 STEPS = ("relax_cell", "relax_ions", "static", "neb", "neb_endpoint")
 
@@ -171,7 +172,7 @@ def kpoint_mesh(structure: Structure, density: float) -> tuple[int, int, int]:
     return tuple(max(1, math.ceil(2 * math.pi * b * density - 1e-9)) for b in rec)  # type: ignore[return-value]
 
 
-def paper_incar(step: str, *, fmax: float = 0.01, max_steps: int = 1000, n_images: int = 5,
+def paper_incar(step: str, *, fmax: float = PAPER_FMAX, max_steps: int = RELAX_MAX_STEPS, n_images: int = PAPER_N_IMAGES,
                 spring_constant: float = 5.0, climb: bool = True, optimizer: str = "FIRE",
                 overrides: dict[str, Any] | None = None) -> dict[str, Any]:
     """The INCAR tags of ``step`` (None values remove a tag from atomate2's base set).
