@@ -71,12 +71,15 @@ class RunMonitor:
             self.refresh()
 
     def line(self, event: RunEvent) -> str:
-        """``finished <name> · 1.2 s · computed`` or ``FAILED <name> · 0.3 s · Error: message``."""
+        """``finished <name> · 1.2 s · computed`` (or ``· reused``; nothing for a job that keeps no result of its
+        own) or ``FAILED <name> · 0.3 s · Error: message``."""
         seconds = f"{event.seconds:.1f} s" if event.seconds is not None else "? s"
         if event.kind == "job_failed":
             return f"FAILED   {event.name} · {seconds} · {event.error}"
         outcomes = self.results.get(event.uuid, [])
-        outcome = "reused" if outcomes and all(o == "reused" for o in outcomes) else "computed"
+        if not outcomes:  # a step that stores no result of its own (planning, analysis, fan-out)
+            return f"finished {event.name} · {seconds}"
+        outcome = "reused" if all(o == "reused" for o in outcomes) else "computed"
         return f"finished {event.name} · {seconds} · {outcome}"
 
     def refresh(self) -> None:
