@@ -172,7 +172,7 @@ def test_bad_input_gives_one_clear_error(case, action, error, words, tmp_path, m
 # Cases that read a store holding a result: the error leaves what is stored unchanged.
 STORE_CASES = [
     ("unknown property in a query", lambda s: Results(s).query("barriers-typo"),
-     ["'barriers-typo'", "Choose one of: relax, barrier, vacancy, elastic"]),
+     ["'barriers-typo'", "Choose one of: relax, elastic, barrier, vacancy"]),
     ("unknown formula in a query", lambda s: Results(s).barriers(formula="KBr"),
      ["'KBr'", "Formulas in the store: Cu"]),
     ("not a formula in a query", lambda s: Results(s).barriers(formula="N@Cl!"),
@@ -209,7 +209,7 @@ def test_nan_forces_from_a_calculator_stop_the_run(monkeypatch):
     (["run", "paper", "--calculator", "sevenet"], ["Unknown calculator 'sevenet'", "sevennet"]),
     (["run", "no-such-workflow"], ["Unknown workflow 'no-such-workflow'", "paper", "ATOMFLOW_WORKFLOWS_DIR"]),
     (["run", "paper", "--calculator", "emt,emt"], ["--calculator", "listed twice"]),
-    (["query", "nonsense"], ["Unknown property 'nonsense'", "relax, barrier, vacancy, elastic"]),
+    (["query", "nonsense"], ["Unknown property 'nonsense'", "Choose one of: relax, elastic, barrier, vacancy"]),
 ])
 def test_cli_bad_arguments_exit_nonzero_with_one_message(args, words, store_path):
     before = snapshot(store_path)
