@@ -136,3 +136,26 @@ def test_transport_on_a_poscar_chains_migration_rates_vacancy_into_a_transport_d
     assert docs, "no TransportDocument for NaCl in the store"
     doc = docs[0]["output"]
     assert doc["percolation_dimension"] == 3 and doc["label"] == "POSCAR"  # the Na sublattice of rock salt is fcc
+
+
+def test_submit_takes_the_same_structure_files(tmp_path, monkeypatch):
+    """`atomflow submit elastic --structure FILE` queues the flow `atomflow run` would run (jobflow-remote)."""
+    pytest.importorskip("jobflow_remote")
+    monkeypatch.setenv("JFREMOTE_PROJECTS_FOLDER", str(tmp_path / "jfremote"))
+    monkeypatch.delenv("JFREMOTE_PROJECT", raising=False)
+    from atomflow.cluster.submit import job_states
+
+    cu = tmp_path / "Cu.cif"
+    CifWriter(_structure("Cu", "fcc", 3.62, cubic=True)).write_file(cu)
+    init = runner.invoke(app, ["cluster", "init", "--scheduler", "shell", "--fast-runner",
+                               "--work-dir", str(tmp_path / "w")])
+    assert init.exit_code == 0, init.output
+    dry = runner.invoke(app, ["submit", "elastic", "--structure", str(cu), "-c", "emt", "--dry-run"],
+                        env={"COLUMNS": "200"})
+    assert dry.exit_code == 0, dry.output
+    assert "elastic bulk relax" in dry.output and "fit_elastic" in dry.output and job_states() == []
+    bad = runner.invoke(app, ["submit", "migration", "--structure", str(cu), "-c", "emt"])
+    assert bad.exit_code == 2 and "no Na atoms" in " ".join(bad.output.split()) and job_states() == []
+    result = runner.invoke(app, ["submit", "elastic", "--structure", str(cu), "-c", "emt"])
+    assert result.exit_code == 0, result.output
+    assert len(job_states()) == 3  # bulk relax → strained cells (fan-out at run time) → fit
