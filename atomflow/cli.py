@@ -82,7 +82,7 @@ def structure_files(structure: list[str] | None, extra: list[str] | None) -> lis
 @app.command("run")
 def run(
     workflow: str = typer.Argument(..., help=WORKFLOW_HELP),
-    more_structures: Optional[List[str]] = typer.Argument(None, metavar="[FILE]...", show_default=False,
+    more_structures: Optional[List[str]] = typer.Argument(None, metavar="FILE", show_default=False,
                                                           help="More structure files after --structure."),
     structure: Optional[List[str]] = typer.Option(None, "--structure", "-s", help=STRUCTURE_HELP),
     species: Optional[str] = typer.Option(None, "--species", help=SPECIES_HELP),

@@ -247,7 +247,7 @@ def check(
 def submit(
     workflow: str = typer.Argument(..., help="Workflow name: a file in workflows/ (paper, demo), or a property "
                                    "(elastic, vacancy, migration, phonons, transport) with --structure."),
-    more_structures: Optional[List[str]] = typer.Argument(None, metavar="[FILE]...", show_default=False,
+    more_structures: Optional[List[str]] = typer.Argument(None, metavar="FILE", show_default=False,
                                                           help="More structure files after --structure."),
     structure: Optional[List[str]] = typer.Option(None, "--structure", "-s", help="Structure file(s) for a "
                                                   "property (CIF, POSCAR, any format pymatgen or ASE reads)."),
