@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import Optional
+from typing import List, Optional
 
 import typer
 import typer.core
@@ -64,25 +64,45 @@ def list_calculators() -> None:
     console.print(table)
 
 
+WORKFLOW_HELP = ("Workflow name: a file in workflows/ (paper, demo), or a property (elastic, vacancy, migration, "
+                 "phonons, transport) with --structure.")
+STRUCTURE_HELP = ("Structure file(s) for a property: CIF, POSCAR/CONTCAR, or any format pymatgen or ASE reads; "
+                  "--structure a.cif b.vasp or repeat the option. One flow per file, labelled by its name.")
+SPECIES_HELP = "Hopping / removed element of vacancy, migration and transport (default Na); only with --structure."
+
+
+def structure_files(structure: list[str] | None, extra: list[str] | None) -> list[str]:
+    """--structure a.cif b.cif: the option takes a.cif, click leaves b.cif as an extra argument."""
+    if extra and not structure:
+        raise typer.BadParameter(f"unexpected argument(s) {' '.join(extra)}: structure files go after "
+                                 "--structure", param_hint="--structure")
+    return [*(structure or []), *(extra or [])]
+
+
 @app.command("run")
 def run(
-    workflow: str = typer.Argument(..., help="Workflow name: a file in workflows/ (paper, demo)."),
+    workflow: str = typer.Argument(..., help=WORKFLOW_HELP),
+    more_structures: Optional[List[str]] = typer.Argument(None, metavar="FILE", show_default=False,
+                                                          help="More structure files after --structure."),
+    structure: Optional[List[str]] = typer.Option(None, "--structure", "-s", help=STRUCTURE_HELP),
+    species: Optional[str] = typer.Option(None, "--species", help=SPECIES_HELP),
     calculator: Optional[str] = typer.Option(None, "--calculator", "-c", help=CALCULATOR_HELP),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     report: bool = typer.Option(True, help="Write results/report.md (the whole store's report) after the run."),
 ) -> None:
-    """Run a workflow locally into the store; finished work already in the store is reused."""
+    """Run a workflow, or a property on your structure files, locally into the store; finished work already
+    in the store is reused."""
     try:
         from atomflow.runner import run_flow
         from atomflow.store import describe_store_uri
-        from atomflow.workflows import load_workflow
+        from atomflow.workflows import flow_builder
 
-        definition = load_workflow(workflow)
+        make_flow = flow_builder(workflow, structure_files(structure, more_structures), species)
         specs = split_calculators(calculator)
+        flows = [make_flow(spec) for spec in specs]  # every input checked before any work
         console.print(f"store: {describe_store_uri(store)}")
         failed: list[str] = []
-        for spec in specs:
-            flow = definition.make_flow(spec)
+        for spec, flow in zip(specs, flows):
             start = time.perf_counter()
             summary = run_flow(flow, store=store, console=console)
             name = spec or "default calculator"

@@ -245,7 +245,13 @@ def check(
 
 
 def submit(
-    workflow: str = typer.Argument(..., help="Workflow name: a file in workflows/ (paper, demo)."),
+    workflow: str = typer.Argument(..., help="Workflow name: a file in workflows/ (paper, demo), or a property "
+                                   "(elastic, vacancy, migration, phonons, transport) with --structure."),
+    more_structures: Optional[List[str]] = typer.Argument(None, metavar="FILE", show_default=False,
+                                                          help="More structure files after --structure."),
+    structure: Optional[List[str]] = typer.Option(None, "--structure", "-s", help="Structure file(s) for a "
+                                                  "property (CIF, POSCAR, any format pymatgen or ASE reads)."),
+    species: Optional[str] = typer.Option(None, "--species", help="Hopping element with --structure (Na)."),
     calculator: Optional[str] = typer.Option(
         None, "--calculator", "-c", help="Calculator spec; several, comma-separated: one study each."
     ),
@@ -257,16 +263,16 @@ def submit(
 ) -> None:
     """Submit a workflow to the cluster project's queue (the runner sends it to the scheduler)."""
     try:
-        from atomflow.cli import split_calculators
+        from atomflow.cli import split_calculators, structure_files
         from atomflow.cluster.project import load_project
         from atomflow.cluster.submit import quiet_iterflow, resource_plan, submit_flow
-        from atomflow.workflows import load_workflow
+        from atomflow.workflows import flow_builder
 
-        definition = load_workflow(workflow)
+        make_flow = flow_builder(workflow, structure_files(structure, more_structures), species)
         proj = load_project(project)
         plan = resource_plan(proj, worker, heavy_worker, light_worker)
         for spec in split_calculators(calculator):
-            flow = definition.make_flow(spec)
+            flow = make_flow(spec)
             label = spec or "default calculator"
             if dry_run:
                 table = Table(

@@ -34,6 +34,7 @@ from atomflow.neb.hops import (
     find_hops,
     match_atom_order,
     moving_atom_index,
+    nearest_neighbour_distance,
     resolve_hop,
 )
 from atomflow.neb.path import INTERPOLATIONS
@@ -173,6 +174,8 @@ class MigrationMaker(Maker):
         if self.hops is not None:  # fail now, before anything is submitted
             for hop in self.hops:
                 resolve_hop(structure, hop, self.species)
+        else:  # no atom of the hopping species: fail now, not after the bulk relaxation
+            nearest_neighbour_distance(structure, self.species)
         spec = self.spec
         check_structure(spec, structure)
         check_batched(spec, self.batched)

@@ -1,0 +1,111 @@
+"""Screening of Na-anode interphase phases (issue 15): the flows per phase; the ranking/report is a later step.
+
+Phases: bcc Na (the metal reference: G_Na for the Monroe–Newman ratio, μ_Na), the prototypes of
+:mod:`atomflow.structures.prototypes` (NaCl, NaF, NaBr, NaI, Na2O, Na2S, Na3N, Na3Sb, cubic Na3SbS4; each
+built at its experimental lattice, sources in structures/PROVENANCE.md) and atomflow's Na–Sn phases
+(Na7Sn12 when its CIF is reachable, else the labelled NaSn stand-in, plus the Na-containing stand-in CIFs).
+Per phase, with one calculator:
+
+- relax (cell + ions; the relaxed lattice is compared with the experimental one),
+- elastic tensor (K, G, E Voigt/Reuss/Hill, Born stability),
+- Na-vacancy formation energy, μ_Na from bcc Na with the same calculator; the Schottky pair is added by
+  VacancyFormationMaker's rule for binary hosts of Na with an anion (NaX, Na2O, Na2S, Na3N; not Na3Sb,
+  Na3SbS4 or the alloys),
+- CI-NEB barrier of every symmetry-distinct Na-vacancy hop,
+- harmonic phonons (stability).
+
+The relaxations inside the property flows have the same structure, calculator and settings as the relax
+step here, so they are reused from the store rather than recomputed. Loaded by `atomflow run interphases`;
+:func:`job_count` states the size of the study without running anything.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobflow import Flow
+
+from atomflow.elastic import ElasticMaker
+from atomflow.neb import MigrationMaker
+from atomflow.phonons import PhononMaker
+from atomflow.structures import LabelledStructure, na7sn12, na_sn_phases
+from atomflow.structures.prototypes import interphase_prototypes
+from atomflow.vacancy import VacancyFormationMaker
+
+#: The five property steps of every phase, in the order they are built.
+STEPS = ("relax", "elastic", "vacancy", "migration", "phonons")
+
+
+def phases() -> list[LabelledStructure]:
+    """bcc Na first, the prototypes, then the Na–Sn phases that hold Na (β-Sn, the hull's end member, left out)."""
+    out = list(interphase_prototypes())
+    sn = na7sn12()  # offline: the NaSn stand-in, which na_sn_phases() also lists
+    out.append(sn)
+    for phase in na_sn_phases():
+        elements = {e.symbol for e in phase.structure.composition.elements}
+        if "Na" not in elements or elements == {"Na"}:
+            continue  # bcc Na is already first; β-Sn has no Na to move
+        if phase.structure.composition.reduced_formula == sn.structure.composition.reduced_formula:
+            continue  # the stand-in itself
+        out.append(phase)
+    return out
+
+
+def phase_flow(phase: LabelledStructure, calculator: str | None = None) -> Flow:
+    """relax → elastic, vacancy, migration, phonons of one phase (each property flow from the bulk given)."""
+    s, label = phase.structure, phase.label
+    key = s.composition.reduced_formula
+    common = {"calculator": calculator, "label": label, "stand_in": phase.stand_in}
+    elastic = ElasticMaker(name=f"elastic {key}", **common)
+    relax = elastic.bulk_relax_maker.make(s)  # the same relaxation the elastic flow starts with
+    relax.name = f"relax {key}"
+    flows = [
+        relax,
+        elastic.make(s),
+        VacancyFormationMaker(name=f"vacancy {key}", **common).make(s),
+        MigrationMaker(name=f"migration {key}", **common).make(s),
+        PhononMaker(name=f"phonons {key}", **common).make(s),
+    ]
+    return Flow(flows, name=f"interphase {key}")
+
+
+def make_flow(calculator: str | None = None) -> Flow:
+    return Flow([phase_flow(p, calculator) for p in phases()], name="interphase screening")
+
+
+def job_count(calculator: str | None = None) -> dict[str, Any]:
+    """Jobs of the study without running it: those in the graph now, and an estimate after the fan-outs.
+
+    The fan-outs (strained cells, vacancy cells, NEB hops, displaced cells) are made at run time from the
+    relaxed bulk; the estimate counts them on the unrelaxed prototype: elastic — one relaxation per
+    symmetry-distinct strain; vacancy — perfect cell + one per distinct Na site (+ Schottky); migration —
+    2 end-point relaxations + NEB + analysis per distinct hop; phonons — one force job per displaced cell.
+    """
+    from atomflow.elastic.strains import plan_strains
+    from atomflow.phonons.analysis import generate_displacements
+    from atomflow.structures.supercell import supercell_matrix
+    from atomflow.vacancy.sites import distinct_sites, is_ionic_binary
+
+    flow = make_flow(calculator)
+    static = sum(1 for _ in _jobs(flow))
+    rows = {}
+    for phase in phases():
+        s = phase.structure
+        strains = len(plan_strains(s).computed)
+        sites = len(distinct_sites(s, "Na")) + 1 + int(is_ionic_binary(s, "Na"))
+        hops = len(MigrationMaker().endpoints(s))
+        _, cells = generate_displacements(s, supercell_matrix(s, min_length=10.0, max_atoms=300), distance=0.01,
+                                          symprec=1e-5)
+        rows[phase.label] = {"atoms": len(s), "strains": strains, "vacancy_cells": sites, "hops": hops,
+                             "displacements": len(cells)}
+    fanned = sum(r["strains"] + r["vacancy_cells"] + 4 * r["hops"] + r["displacements"] for r in rows.values())
+    return {"phases": len(rows), "jobs_in_graph": static, "fan_out_jobs_estimate": fanned,
+            "total_estimate": static + fanned, "per_phase": rows}
+
+
+def _jobs(flow: Any):
+    from atomflow.cluster.submit import quiet_iterflow
+
+    with quiet_iterflow():
+        for job, _ in flow.iterflow():
+            yield job
