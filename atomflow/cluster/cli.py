@@ -257,17 +257,25 @@ def submit(
 ) -> None:
     """Submit a workflow to the cluster project's queue (the runner sends it to the scheduler)."""
     try:
+        from atomflow.calculators.registry import model_checks_deferred_to
         from atomflow.cli import split_calculators
         from atomflow.cluster.project import load_project
-        from atomflow.cluster.submit import quiet_iterflow, resource_plan, submit_flow
+        from atomflow.cluster.submit import flows_built_for, quiet_iterflow, resource_plan, submit_flow
+        from atomflow.settings import get_settings
         from atomflow.workflows import load_workflow
 
         definition = load_workflow(workflow)
         proj = load_project(project)
         plan = resource_plan(proj, worker, heavy_worker, light_worker)
         for spec in split_calculators(calculator):
-            flow = definition.make_flow(spec)
+            with flows_built_for(proj, plan) as host:
+                flow = definition.make_flow(spec)
+                deferred = host and model_checks_deferred_to(spec or get_settings().default_calculator)
             label = spec or "default calculator"
+            if deferred:
+                console.print(f"{label}: its model is read on {deferred}, not here; the jobs check its elements "
+                              f"there (`atomflow cluster check -c {spec or get_settings().default_calculator}` "
+                              "tries it first)")
             if dry_run:
                 table = Table(
                     "job",

@@ -52,6 +52,29 @@ def resource_plan(
     )
 
 
+def worker_host(project: Any, worker: str) -> str | None:
+    """The SSH host of ``worker`` in the (loaded) project; None for a worker on this machine."""
+    return getattr(project.workers[worker], "host", None) or None
+
+
+@contextmanager
+def flows_built_for(project: Any, plan: ResourcePlan) -> Iterator[str | None]:
+    """Build flows for ``plan``'s heavy worker: model-file checks deferred to it when it is on another host.
+
+    A model that only the cluster sees (``mace:/shared/na.model``) cannot be read here to list its elements;
+    the jobs check it on the worker (see :func:`atomflow.calculators.deferred_model_checks`). Yields the host,
+    or None when the heavy worker runs on this machine (then every check runs here, as for `atomflow run`).
+    """
+    from atomflow.calculators import deferred_model_checks
+
+    host = worker_host(project, plan.heavy.worker)
+    if host is None:
+        yield None
+        return
+    with deferred_model_checks(f"worker {plan.heavy.worker} on {host}"):
+        yield host
+
+
 def submit_flow(
     flow: Any,
     project: str | None = None,
@@ -102,8 +125,13 @@ def submit_workflow(name: str, calculator: str | None = None, **kwargs: Any) -> 
     """Submit a ready-made workflow (``workflows/<name>.py``) with one calculator; see :func:`submit_flow`."""
     from atomflow.workflows import load_workflow
 
-    flow = load_workflow(name).make_flow(calculator)
-    return submit_flow(flow, **kwargs)
+    proj = load_project(kwargs.get("project"))
+    plan = kwargs.pop("plan", None) or resource_plan(
+        proj, kwargs.pop("worker", None), kwargs.pop("heavy_worker", None), kwargs.pop("light_worker", None)
+    )
+    with flows_built_for(proj, plan):
+        flow = load_workflow(name).make_flow(calculator)
+    return submit_flow(flow, plan=plan, **kwargs)
 
 
 @dataclass(frozen=True)
