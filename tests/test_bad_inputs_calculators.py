@@ -1,5 +1,5 @@
-"""Bad calculator specs: each is refused when the spec is made, with ONE message naming the parameter, the value
-and the fix (valid names and the closest match for a misspelt one); good specs keep the key they had.
+"""Bad calculator specs: each is refused when the spec is made, with ONE message naming the parameter, the
+value and the fix (valid names and the closest match for a misspelt one); good specs keep the key they had.
 
 Also: element checks that need a model file are deferred for a submission to another host, and the job on the
 worker still refuses the missing model.
@@ -31,7 +31,8 @@ BAD_SPECS = [
     ("chgnet:devise=cpu", ["'chgnet'", "no parameter 'devise'", "did you mean 'device'?"]),
     ("mace:modle=/m/x.model", ["'mace'", "no parameter 'modle'", "did you mean 'model'?", "default_dtype"]),
     ("kim:modell=x", ["'kim'", "no parameter 'modell'", "did you mean 'model'?", "neigh_skin_ratio"]),
-    ("fumi_tosi:cutof=8", ["'fumi_tosi'", "no parameter 'cutof'", "did you mean 'cutoff'?", "ewald_accuracy"]),
+    ("fumi_tosi:cutof=8",
+     ["'fumi_tosi'", "no parameter 'cutof'", "did you mean 'cutoff'?", "ewald_accuracy"]),
     ("lj:sigm=2", ["'lj'", "no parameter 'sigm'", "did you mean 'sigma'?", "epsilon"]),
     ("gpaw:ecutt=500", ["'gpaw'", "no parameter 'ecutt'", "did you mean 'ecut'?", "kpt_density"]),
     ("gpaw:mode=lcao", ["'gpaw'", "no parameter 'mode'", "its parameters: ecut, xc"]),
@@ -81,8 +82,10 @@ BAD_SPECS = [
                              "sevennet:device=cpu"]),
     # a value the backend's own check refuses
     ("lj:rc=3,ro=4", ["'lj'", "ro", "must be below rc", "ro=4 and rc=3"]),
-    ({"name": "fumi_tosi", "parameters": {"charges": {"K": 1.0}}}, ["charges may only name Na and Cl", "'K'"]),
-    ({"name": "fumi_tosi", "parameters": {"charges": {"Na": "one"}}}, ["charges must map Na / Cl to numbers"]),
+    ({"name": "fumi_tosi", "parameters": {"charges": {"K": 1.0}}},
+     ["charges may only name Na and Cl", "'K'"]),
+    ({"name": "fumi_tosi", "parameters": {"charges": {"Na": "one"}}},
+     ["charges must map Na / Cl to numbers"]),
     ({"name": "gpaw", "parameters": {"kpts": [8, 8]}}, ["kpts must be three positive integers", "[8, 8]"]),
     ({"name": "gpaw", "parameters": {"kpts": {"densty": 3}}}, ["kpts as a mapping", "'densty'",
                                                               "size, density, gamma"]),
@@ -183,7 +186,7 @@ def test_keys_are_the_json_the_user_gave():
         '{"name": "vasp", "parameters": {"ISMEAR": 1, "kpoints": "2x2x2", "sigma": 0.2}}')
 
 
-# --- element checks that need a model, deferred for a submission to another host -----------------------------
+# --- element checks that need a model, deferred for a submission to another host ---------------------------
 
 @pytest.fixture(scope="module")
 def cu():
@@ -231,8 +234,9 @@ def test_submit_defers_model_checks_to_a_remote_worker_and_the_job_checks_there(
     model = str(tmp_path / "shared" / "na.model")  # exists on no machine here, as if only on the cluster
     resources = {"heavy": Resources(partition="cpu", ntasks=4, time="01:00:00"), "light": Resources(ntasks=1)}
     write_project(ClusterConfig(name="local", work_dir=tmp_path / "work", **resources))
-    write_project(ClusterConfig(name="hpc", host="login.hpc.example", user="me", python_env=Path("/home/me/venv"),
-                                work_dir=Path("/scratch/me/atomflow"), **resources))
+    write_project(ClusterConfig(name="hpc", host="login.hpc.example", user="me",
+                                python_env=Path("/home/me/venv"), work_dir=Path("/scratch/me/atomflow"),
+                                **resources))
     runner = CliRunner()
 
     local = runner.invoke(app, ["submit", "cu", "-c", f"mace:{model}", "--project", "local"])

@@ -105,7 +105,8 @@ class Parameter:
         if value is None and self.default is None:
             return None
         if not _has_type(value, self.type_tuple):
-            return f"must be {self.type_words}, got {_show(value)} ({_GOT_WORDS.get(type(value), type(value).__name__)})"
+            what = _GOT_WORDS.get(type(value), type(value).__name__)
+            return f"must be {self.type_words}, got {_show(value)} ({what})"
         if _is_number(value):
             if not math.isfinite(value):
                 return f"must be a finite number, got {_show(value)}"

@@ -117,12 +117,13 @@ def supported_elements(spec: CalculatorSpec | str) -> frozenset[str] | None:
 def deferred_model_checks(where: str = "the worker"):
     """Skip element checks that need the calculator's model while flows are built in this block.
 
-    For a submission whose jobs run on another host (``where``): a model file there (``mace:/shared/na.model``)
-    need not exist here. Backends whose elements are read from a model (:attr:`Backend.elements_need_model`:
-    mace, sevennet, kim) are not checked in :func:`check_elements` inside the block; every other check still
-    runs, and the job on the worker checks again when it builds the calculator (:func:`get_calculator`), failing
-    there with the message that names the fix. Scoped to this block and this thread / task (a context
-    variable), so nothing built later or elsewhere skips a check.
+    For a submission whose jobs run on another host (``where``): a model file there
+    (``mace:/shared/na.model``) need not exist here. Backends whose elements are read from a model
+    (:attr:`Backend.elements_need_model`: mace, sevennet, kim) are not checked in :func:`check_elements`
+    inside the block; every other check still runs, and the job on the worker checks again when it runs
+    (:func:`check_structure`, :func:`get_calculator`), failing there with the message that names the fix.
+    Scoped to this block and this thread / task (a context variable), so nothing built later or elsewhere
+    skips a check.
     """
     token = _DEFERRED_TO.set(where)
     try:

@@ -80,8 +80,8 @@ class CalculatorSpec(BaseModel):
             params: dict[str, Any] = {}
             for item in arg.split(","):
                 if not item.strip():
-                    raise CalculatorError(f"Calculator {spec.name!r}: empty item (a trailing or doubled comma) "
-                                          f"in {value.strip()!r}; remove it.")
+                    raise CalculatorError(f"Calculator {spec.name!r}: empty item (a trailing or doubled "
+                                          f"comma) in {value.strip()!r}; remove it.")
                 key, equals, raw = item.partition("=")
                 key = key.strip()
                 if not equals and key:

@@ -273,9 +273,9 @@ def submit(
                 deferred = host and model_checks_deferred_to(spec or get_settings().default_calculator)
             label = spec or "default calculator"
             if deferred:
-                console.print(f"{label}: its model is read on {deferred}, not here; the jobs check its elements "
-                              f"there (`atomflow cluster check -c {spec or get_settings().default_calculator}` "
-                              "tries it first)")
+                named = spec or get_settings().default_calculator
+                console.print(f"{label}: its model is read on {deferred}, not here; the jobs check its "
+                              f"elements there (`atomflow cluster check -c {named}` tries it first)")
             if dry_run:
                 table = Table(
                     "job",

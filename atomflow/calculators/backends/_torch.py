@@ -42,7 +42,8 @@ def check_device(value: str) -> str | None:
 
 def torch_parameters(model: Parameter) -> tuple[Parameter, ...]:
     """``model`` and the device every torch backend takes."""
-    return (model, Parameter("device", str, "torch device the model runs on", default="cpu", check=check_device))
+    device = Parameter("device", str, "torch device the model runs on", default="cpu", check=check_device)
+    return (model, device)
 
 
 def symbols_from_numbers(numbers) -> frozenset[str]:

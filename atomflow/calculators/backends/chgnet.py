@@ -52,7 +52,8 @@ register(
         distribution="chgnet",
         main_parameter="model",
         parameters=torch_parameters(
-            Parameter("model", str, "CHGNet version shipped in the wheel (CHGNet.load model_name)", default="0.3.0")
+            Parameter("model", str, "CHGNet version shipped in the wheel (CHGNet.load model_name)",
+                      default="0.3.0")
         ),
         expensive=True,
         provenance=lambda params: {"model": f"CHGNet {params.get('model', '0.3.0')}"},

@@ -27,6 +27,7 @@ register(
         elements=_emt_elements,
         distribution="ase",
         static_elements=frozenset(["Ag", "Al", "Au", "C", "Cu", "H", "N", "Ni", "O", "Pd", "Pt"]),
-        parameters=(),  # ASE's EMT has fixed parameters (its asap_cutoff switch changes the physics: not offered)
+        # ASE's EMT has fixed parameters (its asap_cutoff switch changes the physics: not offered)
+        parameters=(),
     )
 )

@@ -57,7 +57,7 @@ register(
                       default=0.2, ge=0),
             Parameter("release_GIL", bool, "release Python's GIL while the model computes", default=False),
         ),
-        elements_need_model=True,  # the species of the installed model (it may be installed only on the cluster)
+        elements_need_model=True,  # the installed model's species (installed perhaps only on the cluster)
         provenance=lambda params: {"model": params.get("model", DEFAULT_KIM_MODEL)},
         static_elements=frozenset(["Na", "Sn"]),
     )

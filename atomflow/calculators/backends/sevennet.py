@@ -87,7 +87,8 @@ register(
         distribution="sevenn",
         main_parameter="model",
         parameters=torch_parameters(
-            Parameter("model", str, "checkpoint file, or a model shipped with sevenn ('7net-0', '7net-l3i5', …)",
+            Parameter("model", str,
+                      "checkpoint file, or a model shipped with sevenn ('7net-0', '7net-l3i5', …)",
                       default="7net-0")
         ),
         elements_need_model=True,  # read from the checkpoint, which may be a file only the cluster sees

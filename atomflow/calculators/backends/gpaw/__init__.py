@@ -14,8 +14,9 @@ from atomflow.calculators.backends._dft import PAPER, check_dft_parameters
 from atomflow.calculators.parameters import Parameter
 from atomflow.errors import CalculatorError
 
-#: How the driver relaxes a cell (parameter ``cell_relax``); the same as .driver.CELL_RELAX_MODES, which is not
-#: imported here (the driver is loaded when used; importing it here would be an import cycle). A test checks both.
+#: How the driver relaxes a cell (parameter ``cell_relax``); the same as .driver.CELL_RELAX_MODES, which is
+#: not imported here (the driver is loaded when used; importing it here would make an import cycle). A test
+#: checks that the two agree.
 CELL_RELAX_MODES = ("eos", "stress")
 
 
@@ -36,7 +37,8 @@ def _check_kpts(value: Any) -> str | None:
 GPAW_PARAMETERS = (
     Parameter("ecut", float, "plane-wave cutoff (eV)", default=PAPER["ecut"], gt=0),
     Parameter("xc", str, "exchange–correlation functional (GPAW / libxc name)", default=PAPER["xc"]),
-    Parameter("kpt_density", float, "k-points per Å⁻¹ (Γ-centred mesh following the cell), unless kpts is given",
+    Parameter("kpt_density", float,
+              "k-points per Å⁻¹ (Γ-centred mesh following the cell), unless kpts is given",
               default=4.0, gt=0),
     Parameter("kpts", (list, dict), "k-point mesh, [n1, n2, n3] or GPAW's {\"density\": …, \"gamma\": …}",
               example="[8, 8, 8]", check=_check_kpts),
@@ -44,13 +46,15 @@ GPAW_PARAMETERS = (
               default="eos", choices=CELL_RELAX_MODES),
     Parameter("txt", str, "GPAW's text log file; default none (the drivers log to their run directory)",
               example="gpaw.txt"),
-    Parameter("occupations", dict, "occupation smearing, e.g. {\"name\": \"fermi-dirac\", \"width\": 0.1} (eV)",
+    Parameter("occupations", dict,
+              "occupation smearing, e.g. {\"name\": \"fermi-dirac\", \"width\": 0.1} (eV)",
               example='{"name": "fermi-dirac", "width": 0.1}'),
     Parameter("convergence", dict, "SCF convergence criteria (GPAW's convergence dict)",
               example='{"energy": 1e-6}'),
     Parameter("spinpol", bool, "spin-polarised calculation", example="true"),
     Parameter("charge", float, "total charge of the cell (e)", example="0"),
-    Parameter("nbands", (int, str), "number of bands, or a share of the occupied ones ('150%')", example="150%"),
+    Parameter("nbands", (int, str), "number of bands, or a share of the occupied ones ('150%')",
+              example="150%"),
     Parameter("setups", (str, dict), "PAW setups, e.g. 'paw' or {\"Na\": \"1\"}", example="paw"),
     Parameter("basis", (str, dict), "LCAO basis for the initial wave functions, e.g. 'dzp'", example="dzp"),
     Parameter("mixer", dict, "density mixer settings (GPAW's mixer dict)", example='{"beta": 0.05}'),
@@ -58,7 +62,8 @@ GPAW_PARAMETERS = (
     Parameter("symmetry", (str, dict), "symmetry use: 'off' or GPAW's symmetry dict", example="off"),
     Parameter("hund", bool, "Hund's rule for the initial magnetic moments of single atoms", example="true"),
     Parameter("eigensolver", (str, dict), "eigensolver, e.g. 'rmm-diis' or 'davidson'", example="davidson"),
-    Parameter("poissonsolver", dict, "Poisson solver settings (GPAW's dict)", example='{"dipolelayer": "xy"}'),
+    Parameter("poissonsolver", dict, "Poisson solver settings (GPAW's dict)",
+              example='{"dipolelayer": "xy"}'),
     Parameter("parallel", dict, "parallelisation over k-points, bands, domains (GPAW's parallel dict)",
               example='{"kpt": 4}'),
     Parameter("h", float, "real-space grid spacing of the density (Å)", gt=0, example="0.18"),

@@ -27,7 +27,8 @@ _MESH = "Monkhorst–Pack mesh, 4x4x4 or [4, 4, 4], or 'gamma' (Γ only)"
 
 #: atomflow's VASP options (.sets.VaspOptions); any INCAR tag besides (checked against pymatgen's list).
 VASP_PARAMETERS = (
-    Parameter("kpoints", (list, str, int), f"k-points of the relax and static steps: {_MESH}", default="4x4x4"),
+    Parameter("kpoints", (list, str, int), f"k-points of the relax and static steps: {_MESH}",
+              default="4x4x4"),
     Parameter("neb_kpoints", (list, str, int), f"k-points of the CI-NEB and its end points: {_MESH}",
               default="2x2x2"),
     Parameter("kpt_density", float, "k-points per Å⁻¹ instead of a fixed mesh (relax and static steps)", gt=0,
@@ -101,7 +102,8 @@ register(
         description="VASP PBE-PAW with the paper's settings (needs the vasp executable and POTCARs)",
         build=_build_vasp,
         parameters=VASP_PARAMETERS,
-        open_parameters=OpenParameters("any INCAR tag (pymatgen's list, either case)", _incar_tags, str.upper),
+        open_parameters=OpenParameters("any INCAR tag (pymatgen's list, either case)", _incar_tags,
+                                       str.upper),
         check_parameters=_check_vasp_parameters,
         elements=lambda params: None,
         distribution="ase",
