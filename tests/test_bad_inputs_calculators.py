@@ -21,7 +21,7 @@ from atomflow.calculators import (
     deferred_model_checks,
 )
 from atomflow.calculators.registry import model_checks_deferred_to
-from atomflow.errors import CalculatorError
+from atomflow.errors import AtomflowError, CalculatorError
 
 #: (spec as the user gives it, words its message must hold)
 BAD_SPECS = [
@@ -218,6 +218,7 @@ def test_submit_defers_model_checks_to_a_remote_worker_and_the_job_checks_there(
     from atomflow.cli import app
     from atomflow.cluster import ClusterConfig, Resources, job_states, write_project
     from atomflow.cluster.project import job_controller
+    from atomflow.cluster.submit import submit_workflow
 
     monkeypatch.setenv("JFREMOTE_PROJECTS_FOLDER", str(tmp_path / "jfremote"))
     monkeypatch.delenv("JFREMOTE_PROJECT", raising=False)
@@ -251,6 +252,9 @@ def test_submit_defers_model_checks_to_a_remote_worker_and_the_job_checks_there(
     assert f"atomflow cluster check -c mace:{model}" in output
     rows = {row.name: row for row in job_states(project="hpc")}
     assert rows["elastic bulk relax"].worker == "heavy" and rows["elastic bulk relax"].state == "READY"
+    assert len(submit_workflow("cu", f"mace:{model}", project="hpc")) == len(rows)  # the library path too
+    with pytest.raises(AtomflowError, match="not found|not installed"):  # mace missing here: not installed
+        submit_workflow("cu", f"mace:{model}", project="local")
 
     # the submitted job, run where the model is missing, refuses it before any work (cluster check's message)
     pytest.importorskip("mace")

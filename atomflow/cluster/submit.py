@@ -121,17 +121,28 @@ def quiet_iterflow() -> Iterator[None]:
         yield
 
 
-def submit_workflow(name: str, calculator: str | None = None, **kwargs: Any) -> list[str]:
-    """Submit a ready-made workflow (``workflows/<name>.py``) with one calculator; see :func:`submit_flow`."""
+def submit_workflow(
+    name: str,
+    calculator: str | None = None,
+    project: str | None = None,
+    worker: str | None = None,
+    heavy_worker: str | None = None,
+    light_worker: str | None = None,
+    plan: ResourcePlan | None = None,
+    priority: int = 0,
+) -> list[str]:
+    """Submit a ready-made workflow (``workflows/<name>.py``) with one calculator; see :func:`submit_flow`.
+
+    The flow is built as for its heavy worker (:func:`flows_built_for`: a model file on another host is not
+    read here).
+    """
     from atomflow.workflows import load_workflow
 
-    proj = load_project(kwargs.get("project"))
-    plan = kwargs.pop("plan", None) or resource_plan(
-        proj, kwargs.pop("worker", None), kwargs.pop("heavy_worker", None), kwargs.pop("light_worker", None)
-    )
+    proj = load_project(project)
+    plan = plan or resource_plan(proj, worker, heavy_worker, light_worker)
     with flows_built_for(proj, plan):
         flow = load_workflow(name).make_flow(calculator)
-    return submit_flow(flow, plan=plan, **kwargs)
+    return submit_flow(flow, project=proj.name, plan=plan, priority=priority)
 
 
 @dataclass(frozen=True)
