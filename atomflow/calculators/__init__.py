@@ -4,8 +4,10 @@
 >>> spec = CalculatorSpec.parse("emt")
 >>> calc = get_calculator(spec)            # an ASE calculator, built at run time
 
-Names: see :func:`available_calculators`. Unknown names, elements a calculator cannot handle and
-missing optional packages raise before any work, each with a message that names the fix.
+Names: see :func:`available_calculators`. Unknown names, unknown or wrong parameters (each backend declares
+its own), elements a calculator cannot handle and missing optional packages raise before any work, each with
+a message that names the fix. A flow built for workers on another host skips the element checks that need
+a model file inside :func:`deferred_model_checks` (the jobs check there).
 
 Each backend is one module in :mod:`atomflow.calculators.backends`; domain code asks about a spec's
 backend through :func:`can_batch`, :func:`batch_pays`, :func:`batch_evaluator`, :func:`formal_charges`,
@@ -24,6 +26,7 @@ from atomflow.calculators.registry import (
     check_elements,
     check_structure,
     clear_cache,
+    deferred_model_checks,
     describe_calculators,
     driver,
     formal_charges,
@@ -48,6 +51,7 @@ __all__ = [
     "check_elements",
     "check_structure",
     "clear_cache",
+    "deferred_model_checks",
     "describe_calculators",
     "driver",
     "formal_charges",

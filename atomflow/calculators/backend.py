@@ -6,7 +6,8 @@ elements, parameter checks, provenance, formal charges, its program's own relax 
 batch evaluator and when batching pays). Domain code never reads this table: it asks the questions
 in :mod:`atomflow.calculators.registry` (``can_batch``, ``formal_charges``, ``driver`` …).
 
-This module imports nothing from atomflow but the errors, so the spec and the registry can both use it.
+This module imports nothing from atomflow but the errors and the parameter declarations, so the spec and the
+registry can both use it.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
+from atomflow.calculators.parameters import OpenParameters, Parameter
 from atomflow.errors import CalculatorError
 
 if TYPE_CHECKING:
@@ -62,8 +64,16 @@ class Backend:
     provenance: Callable[[dict[str, Any]], dict[str, Any]] = field(default=_no_provenance)
     #: quick check for elements known without building (for suggestions); None: unknown / any
     static_elements: frozenset[str] | None = None
-    #: checks the parameters without importing anything (raises CalculatorError); called when a spec is made
+    #: the parameters it accepts, checked when a spec is made (unknown names, types, ranges, allowed values);
+    #: () takes none; None: not declared (anything goes; ``check_parameters`` alone decides)
+    parameters: tuple[Parameter, ...] | None = None
+    #: names passed through to the program besides the declared ones (VASP's INCAR tags)
+    open_parameters: OpenParameters | None = None
+    #: checks across parameters, after the declared ones (raises CalculatorError); called when a spec is made
     check_parameters: Callable[[dict[str, Any]], None] | None = None
+    #: its elements are read from a model file or an installed model (loaded to know them); such checks are
+    #: skipped at flow construction under :func:`atomflow.calculators.deferred_model_checks`
+    elements_need_model: bool = False
     #: fixed formal charges of rigid-ion models (a vacancy then leaves a charged cell); None for others
     formal_charges: Callable[[dict[str, Any]], dict[str, float]] | None = None
     #: how to install what is missing, when it is more than a pip extra
@@ -87,6 +97,13 @@ class Backend:
         if unknown:
             raise CalculatorError(f"Backend {self.name!r}: unknown driver tasks {sorted(unknown)}; "
                                   f"tasks are {', '.join(DRIVER_TASKS)}.")
+        if self.parameters is not None:
+            names = [p.name for p in self.parameters]
+            if len(set(names)) != len(names):
+                raise CalculatorError(f"Backend {self.name!r} declares a parameter twice: {names}.")
+            if self.main_parameter is not None and self.main_parameter not in names:
+                raise CalculatorError(f"Backend {self.name!r}: main parameter {self.main_parameter!r} "
+                                      f"is not among its declared parameters {names}.")
 
 
 #: name → backend, in registration order (the order `atomflow calculators` lists them).

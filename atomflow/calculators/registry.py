@@ -12,6 +12,7 @@ Domain code asks small questions here instead of reading the backend table: :fun
 
 from __future__ import annotations
 
+import contextvars
 import copy
 import importlib
 import importlib.metadata
@@ -41,6 +42,9 @@ _PROTOTYPES: dict[str, "Calculator"] = {}
 #: (spec key, what) → something built once from a loaded model (e.g. a backend's batch evaluator)
 _DERIVED: dict[tuple[str, str], Any] = {}
 _PROTOTYPE_LOCK = threading.Lock()
+#: where (a worker's host) the model-dependent element checks were deferred to; None: check here
+_DEFERRED_TO: contextvars.ContextVar[str | None] = contextvars.ContextVar("atomflow_deferred_model_checks",
+                                                                         default=None)
 
 
 def available_calculators() -> list[str]:
@@ -109,9 +113,41 @@ def supported_elements(spec: CalculatorSpec | str) -> frozenset[str] | None:
     return require_backend(spec).elements(dict(spec.parameters))
 
 
+@contextmanager
+def deferred_model_checks(where: str = "the worker"):
+    """Skip element checks that need the calculator's model while flows are built in this block.
+
+    For a submission whose jobs run on another host (``where``): a model file there
+    (``mace:/shared/na.model``) need not exist here. Backends whose elements are read from a model
+    (:attr:`Backend.elements_need_model`: mace, sevennet, kim) are not checked in :func:`check_elements`
+    inside the block; every other check still runs, and the job on the worker checks again when it runs
+    (:func:`check_structure`, :func:`get_calculator`), failing there with the message that names the fix.
+    Scoped to this block and this thread / task (a context variable), so nothing built later or elsewhere
+    skips a check.
+    """
+    token = _DEFERRED_TO.set(where)
+    try:
+        yield
+    finally:
+        _DEFERRED_TO.reset(token)
+
+
+def model_checks_deferred_to(spec: CalculatorSpec | str) -> str | None:
+    """Where the spec's element check was deferred to (inside :func:`deferred_model_checks`), else None."""
+    where = _DEFERRED_TO.get()
+    if where is None or not get_backend(CalculatorSpec.parse(spec).name).elements_need_model:
+        return None
+    return where
+
+
 def check_elements(spec: CalculatorSpec | str, elements: Iterable[str]) -> None:
-    """Raise :class:`CalculatorError` naming the elements the calculator cannot handle, before any work."""
+    """Raise :class:`CalculatorError` naming the elements the calculator cannot handle, before any work.
+
+    Inside :func:`deferred_model_checks` a calculator whose elements need its model is not checked here.
+    """
     spec = CalculatorSpec.parse(spec)
+    if model_checks_deferred_to(spec) is not None:
+        return
     wanted = sorted(set(elements))
     known = supported_elements(spec)
     if known is None:

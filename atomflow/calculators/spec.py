@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from atomflow.calculators.backend import get_backend
+from atomflow.calculators.parameters import check_declared
 from atomflow.errors import CalculatorError
 
 
@@ -17,8 +18,10 @@ class CalculatorSpec(BaseModel):
 
     Build one with :meth:`parse` from a string such as ``"sevennet"``, ``"mace:/path/to/file.model"``,
     ``"kim:MEAM_LAMMPS_KimKoLee_2020_NaSn__MO_329881861557_000"`` or ``"gpaw:ecut=550"``, or directly:
-    ``CalculatorSpec(name="lj", parameters={"sigma": 2.3})``. The name is checked when the spec is made;
-    everything that needs the calculator's package or files is checked by
+    ``CalculatorSpec(name="lj", parameters={"sigma": 2.3})``. The name and the parameters (against the
+    backend's declared ones: names, types, ranges, allowed values) are checked when the spec is made; the
+    values are kept as given, so equal input gives an equal :attr:`key`. Everything that needs the
+    calculator's package or files is checked by
     :func:`atomflow.calculators.get_calculator` / :func:`~atomflow.calculators.check_structure`.
     """
 
@@ -35,9 +38,15 @@ class CalculatorSpec(BaseModel):
         if isinstance(data.get("name"), str):
             data["name"] = _known_name(data["name"])
         super().__init__(**data)
-        check = get_backend(self.name).check_parameters
-        if check is not None:
-            check(dict(self.parameters))
+        backend = get_backend(self.name)
+        if backend.parameters is not None:
+            check_declared(self.name, backend.parameters, self.parameters, backend.open_parameters)
+        blank = [k for k in self.parameters if not k.strip()]
+        if blank:
+            raise CalculatorError(f"Calculator {self.name!r}: a parameter has an empty name ({blank[0]!r}); "
+                                  f"write {self.name}:key=value.")
+        if backend.check_parameters is not None:
+            backend.check_parameters(dict(self.parameters))
 
     @field_validator("parameters")
     @classmethod
@@ -70,8 +79,20 @@ class CalculatorSpec(BaseModel):
         if "=" in arg:
             params: dict[str, Any] = {}
             for item in arg.split(","):
-                key, _, raw = item.partition("=")
-                params[key.strip()] = _parse_scalar(raw.strip())
+                if not item.strip():
+                    raise CalculatorError(f"Calculator {spec.name!r}: empty item (a trailing or doubled "
+                                          f"comma) in {value.strip()!r}; remove it.")
+                key, equals, raw = item.partition("=")
+                key = key.strip()
+                if not equals and key:
+                    raise CalculatorError(
+                        f"Calculator {spec.name!r}: parameter {key!r} in {value.strip()!r} has no value; "
+                        f"write {spec.name}:{key}=VALUE (parameters are key=value, separated by commas)."
+                    )
+                if key in params:
+                    raise CalculatorError(f"Calculator {spec.name!r}: parameter {key!r} is given twice in "
+                                          f"{value.strip()!r}; give it once.")
+                params[key] = _parse_scalar(raw.strip())
         else:
             main = get_backend(spec.name).main_parameter
             if main is None:

@@ -263,17 +263,25 @@ def submit(
 ) -> None:
     """Submit a workflow to the cluster project's queue (the runner sends it to the scheduler)."""
     try:
+        from atomflow.calculators.registry import model_checks_deferred_to
         from atomflow.cli import split_calculators, structure_files
         from atomflow.cluster.project import load_project
-        from atomflow.cluster.submit import quiet_iterflow, resource_plan, submit_flow
+        from atomflow.cluster.submit import flows_built_for, quiet_iterflow, resource_plan, submit_flow
+        from atomflow.settings import get_settings
         from atomflow.workflows import flow_builder
 
         make_flow = flow_builder(workflow, structure_files(structure, more_structures), species)
         proj = load_project(project)
         plan = resource_plan(proj, worker, heavy_worker, light_worker)
         for spec in split_calculators(calculator):
-            flow = make_flow(spec)
+            with flows_built_for(proj, plan) as host:
+                flow = make_flow(spec)
+                deferred = host and model_checks_deferred_to(spec or get_settings().default_calculator)
             label = spec or "default calculator"
+            if deferred:
+                named = spec or get_settings().default_calculator
+                console.print(f"{label}: its model is read on {deferred}, not here; the jobs check its "
+                              f"elements there (`atomflow cluster check -c {named}` tries it first)")
             if dry_run:
                 table = Table(
                     "job",

@@ -52,6 +52,29 @@ def resource_plan(
     )
 
 
+def worker_host(project: Any, worker: str) -> str | None:
+    """The SSH host of ``worker`` in the (loaded) project; None for a worker on this machine."""
+    return getattr(project.workers[worker], "host", None) or None
+
+
+@contextmanager
+def flows_built_for(project: Any, plan: ResourcePlan) -> Iterator[str | None]:
+    """Build flows for ``plan``'s heavy worker: model-file checks deferred to it when it is on another host.
+
+    A model that only the cluster sees (``mace:/shared/na.model``) cannot be read here to list its elements;
+    the jobs check it on the worker (see :func:`atomflow.calculators.deferred_model_checks`). Yields the host,
+    or None when the heavy worker runs on this machine (then every check runs here, as for `atomflow run`).
+    """
+    from atomflow.calculators import deferred_model_checks
+
+    host = worker_host(project, plan.heavy.worker)
+    if host is None:
+        yield None
+        return
+    with deferred_model_checks(f"worker {plan.heavy.worker} on {host}"):
+        yield host
+
+
 def submit_flow(
     flow: Any,
     project: str | None = None,
@@ -98,12 +121,28 @@ def quiet_iterflow() -> Iterator[None]:
         yield
 
 
-def submit_workflow(name: str, calculator: str | None = None, **kwargs: Any) -> list[str]:
-    """Submit a ready-made workflow (``workflows/<name>.py``) with one calculator; see :func:`submit_flow`."""
+def submit_workflow(
+    name: str,
+    calculator: str | None = None,
+    project: str | None = None,
+    worker: str | None = None,
+    heavy_worker: str | None = None,
+    light_worker: str | None = None,
+    plan: ResourcePlan | None = None,
+    priority: int = 0,
+) -> list[str]:
+    """Submit a ready-made workflow (``workflows/<name>.py``) with one calculator; see :func:`submit_flow`.
+
+    The flow is built as for its heavy worker (:func:`flows_built_for`: a model file on another host is not
+    read here).
+    """
     from atomflow.workflows import load_workflow
 
-    flow = load_workflow(name).make_flow(calculator)
-    return submit_flow(flow, **kwargs)
+    proj = load_project(project)
+    plan = plan or resource_plan(proj, worker, heavy_worker, light_worker)
+    with flows_built_for(proj, plan):
+        flow = load_workflow(name).make_flow(calculator)
+    return submit_flow(flow, project=proj.name, plan=plan, priority=priority)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """Every calculator backend, one module each; importing this registers them (import order = listing order).
 
-Adding a backend: write its module (build a :class:`~atomflow.calculators.backend.Backend`, call
-``register``) and add its import line here. Heavy packages (torch, gpaw, pymatgen.io.vasp, custodian)
+Adding a backend: write its module (build a :class:`~atomflow.calculators.backend.Backend` that declares
+its parameters with :class:`~atomflow.calculators.parameters.Parameter`, call ``register``) and add its
+import line here. Heavy packages (torch, gpaw, pymatgen.io.vasp, custodian)
 are imported inside the backends' functions, so this stays fast.
 """
 

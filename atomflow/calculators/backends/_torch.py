@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Sequence
 
+from atomflow.calculators.parameters import Parameter
 from atomflow.settings import get_settings
 
 # Elements H..Pu: what CHGNet (MPtrj) and SevenNet-0 cover; used only to suggest calculators.
@@ -29,6 +31,19 @@ def prepare_torch() -> None:
     threads = get_settings().torch_threads
     if threads:
         torch.set_num_threads(threads)
+
+
+def check_device(value: str) -> str | None:
+    """None for a torch device string atomflow's ML backends take (cpu, cuda, cuda:N, mps); else the fix."""
+    if value in ("cpu", "cuda", "mps") or re.fullmatch(r"cuda:\d+", value):
+        return None
+    return f"must be a torch device (cpu, cuda, cuda:N or mps), got {value!r}"
+
+
+def torch_parameters(model: Parameter) -> tuple[Parameter, ...]:
+    """``model`` and the device every torch backend takes."""
+    device = Parameter("device", str, "torch device the model runs on", default="cpu", check=check_device)
+    return (model, device)
 
 
 def symbols_from_numbers(numbers) -> frozenset[str]:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any, Sequence
 
 from atomflow.calculators.backend import Backend, BatchEvaluator, EnergyForces, register
-from atomflow.calculators.backends._torch import UNIVERSAL, prepare_torch
+from atomflow.calculators.backends._torch import UNIVERSAL, prepare_torch, torch_parameters
+from atomflow.calculators.parameters import Parameter
 
 
 def _build_chgnet(params: dict[str, Any]):
@@ -50,6 +51,10 @@ register(
         extra="ml",
         distribution="chgnet",
         main_parameter="model",
+        parameters=torch_parameters(
+            Parameter("model", str, "CHGNet version shipped in the wheel (CHGNet.load model_name)",
+                      default="0.3.0")
+        ),
         expensive=True,
         provenance=lambda params: {"model": f"CHGNet {params.get('model', '0.3.0')}"},
         static_elements=UNIVERSAL,

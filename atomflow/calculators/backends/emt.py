@@ -27,5 +27,7 @@ register(
         elements=_emt_elements,
         distribution="ase",
         static_elements=frozenset(["Ag", "Al", "Au", "C", "Cu", "H", "N", "Ni", "O", "Pd", "Pt"]),
+        # ASE's EMT has fixed parameters (its asap_cutoff switch changes the physics: not offered)
+        parameters=(),
     )
 )

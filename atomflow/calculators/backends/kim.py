@@ -6,6 +6,7 @@ from functools import lru_cache
 from typing import Any
 
 from atomflow.calculators.backend import Backend, register
+from atomflow.calculators.parameters import Parameter
 from atomflow.errors import CalculatorError
 
 #: OpenKIM's Na-Sn 2NN-MEAM (Kim, Ko & Lee 2020), shipped by Debian's openkim-models.
@@ -48,6 +49,15 @@ register(
         extra="kim",
         distribution="kimpy",
         main_parameter="model",
+        # model, and the options ASE's KIM passes to a portable model (ase.calculators.kim.kimmodel)
+        parameters=(
+            Parameter("model", str, "installed OpenKIM model ID", default=DEFAULT_KIM_MODEL),
+            Parameter("ase_neigh", bool, "use ASE's neighbour list instead of kimpy's", default=False),
+            Parameter("neigh_skin_ratio", float, "neighbour-list skin as a fraction of the model's cutoff",
+                      default=0.2, ge=0),
+            Parameter("release_GIL", bool, "release Python's GIL while the model computes", default=False),
+        ),
+        elements_need_model=True,  # the installed model's species (installed perhaps only on the cluster)
         provenance=lambda params: {"model": params.get("model", DEFAULT_KIM_MODEL)},
         static_elements=frozenset(["Na", "Sn"]),
     )

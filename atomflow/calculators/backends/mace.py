@@ -8,7 +8,13 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from atomflow.calculators.backend import Backend, BatchEvaluator, EnergyForces, register
-from atomflow.calculators.backends._torch import prepare_torch, split_forces, symbols_from_numbers
+from atomflow.calculators.backends._torch import (
+    prepare_torch,
+    split_forces,
+    symbols_from_numbers,
+    torch_parameters,
+)
+from atomflow.calculators.parameters import Parameter
 from atomflow.errors import CalculatorError
 
 
@@ -124,6 +130,14 @@ register(
         extra="ml",
         distribution="mace-torch",
         main_parameter="model",
+        parameters=torch_parameters(
+            Parameter("model", str, "path of a local MACE .model file (no weights are downloaded)",
+                      example="/abs/path/mace.model")
+        ) + (
+            Parameter("default_dtype", str, "floating-point precision the model runs in", default="float64",
+                      choices=("float64", "float32")),
+        ),
+        elements_need_model=True,  # read from the model file, which may exist only on the cluster
         expensive=True,
         provenance=_mace_provenance,
         prepare=prepare_torch,

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from atomflow.calculators.backend import Backend, BatchEvaluator, EnergyForces, register
-from atomflow.calculators.backends._torch import UNIVERSAL, prepare_torch, split_forces
+from atomflow.calculators.backends._torch import UNIVERSAL, prepare_torch, split_forces, torch_parameters
+from atomflow.calculators.parameters import Parameter
 from atomflow.errors import CalculatorError
 
 
@@ -85,6 +86,12 @@ register(
         extra="ml",
         distribution="sevenn",
         main_parameter="model",
+        parameters=torch_parameters(
+            Parameter("model", str,
+                      "checkpoint file, or a model shipped with sevenn ('7net-0', '7net-l3i5', …)",
+                      default="7net-0")
+        ),
+        elements_need_model=True,  # read from the checkpoint, which may be a file only the cluster sees
         expensive=True,
         provenance=lambda params: {"model": Path(_sevennet_checkpoint(params)).parent.name},
         static_elements=UNIVERSAL,

@@ -19,8 +19,33 @@ from typing import Any
 from atomflow.calculators.backend import Backend, register
 from atomflow.calculators.backends._dft import check_dft_parameters
 from atomflow.calculators.backends.vasp.environment import check_vasp_environment
+from atomflow.calculators.parameters import OpenParameters, Parameter
 
 __all__ = ["check_vasp_environment"]
+
+_MESH = "Monkhorst–Pack mesh, 4x4x4 or [4, 4, 4], or 'gamma' (Γ only)"
+
+#: atomflow's VASP options (.sets.VaspOptions); any INCAR tag besides (checked against pymatgen's list).
+VASP_PARAMETERS = (
+    Parameter("kpoints", (list, str, int), f"k-points of the relax and static steps: {_MESH}",
+              default="4x4x4"),
+    Parameter("neb_kpoints", (list, str, int), f"k-points of the CI-NEB and its end points: {_MESH}",
+              default="2x2x2"),
+    Parameter("kpt_density", float, "k-points per Å⁻¹ instead of a fixed mesh (relax and static steps)", gt=0,
+              example="4"),
+    Parameter("neb_kpt_density", float, "k-points per Å⁻¹ instead of neb_kpoints", gt=0, example="2"),
+    Parameter("reciprocal_density", float, "k-points per Å⁻³ of reciprocal volume (pymatgen's scheme)", gt=0,
+              example="64"),
+    Parameter("potcar_functional", str, "POTCAR set (pymatgen's functional name)", default="PBE_54"),
+    Parameter("potcar", dict, "POTCAR per element replacing the Materials Project choice",
+              example='{"Na": "Na_sv"}'),
+)
+
+
+def _incar_tags():
+    from atomflow.calculators.backends.vasp.sets import known_incar_tags
+
+    return known_incar_tags()
 
 
 def _build_vasp(params: dict[str, Any]):
@@ -76,6 +101,9 @@ register(
         name="vasp",
         description="VASP PBE-PAW with the paper's settings (needs the vasp executable and POTCARs)",
         build=_build_vasp,
+        parameters=VASP_PARAMETERS,
+        open_parameters=OpenParameters("any INCAR tag (pymatgen's list, either case)", _incar_tags,
+                                       str.upper),
         check_parameters=_check_vasp_parameters,
         elements=lambda params: None,
         distribution="ase",
