@@ -49,9 +49,9 @@ MOLECULE_BOX = 15.0
 class VacancyFormationMaker(Maker):
     """Formation energy of a vacancy of ``species`` (default Na) at every symmetry-distinct site.
 
-    Chemical potential (``chempot``): ``"auto"`` = ``"given"`` if ``mu`` is set, else ``"host_bulk"`` for
-    an elemental host (fcc Cu with ``species="Cu"``: μ = energy per atom of the relaxed host itself), else
-    ``"bcc_Na"`` for Na; ``"bcc_Na"`` = relaxed bcc Na with the same calculator; ``"given"`` = ``mu`` (eV/atom);
+    Chemical potential (``chempot``): ``"auto"`` = ``"given"`` if ``mu`` is set, else ``"bcc_Na"`` for Na,
+    else ``"host_bulk"`` for an elemental host (fcc Cu with ``species="Cu"``: μ = energy per atom of the
+    relaxed host itself); ``"bcc_Na"`` = relaxed bcc Na with the same calculator; ``"given"`` = ``mu`` (eV/atom);
     ``"hull"`` = the calculator's own convex hull of ``hull_phases`` (None: bcc Na + the Na–Sn phases of
     :func:`atomflow.structures.na_sn_phases` for a Na–Sn host; bcc Na (+ X2 molecule if
     ``molecule_references``) for a Na–anion host). The per-site ``e_f`` uses the ``hull_limit`` end
@@ -152,9 +152,10 @@ class VacancyFormationMaker(Maker):
     def chempot_for(self, host: Structure) -> str:
         """Where μ comes from for ``host``: ``chempot``, with "auto" resolved.
 
-        "auto": ``mu`` if given; else, for an elemental host (fcc Cu, bcc Na), μ = energy per atom of its
-        own relaxed bulk ("host_bulk", the standard E_f = E_d − (N−1)/N·E_p); else for Na, relaxed bcc Na
-        ("bcc_Na", the paper's reference). Anything else needs μ by hand or the hull (the message says how).
+        "auto": ``mu`` if given; else for Na, relaxed bcc Na ("bcc_Na", the paper's reference: for a bcc Na
+        host that is its own bulk); else, for an elemental host (fcc Cu), μ = energy per atom of its own
+        relaxed bulk ("host_bulk", the standard E_f = E_d − (N−1)/N·E_p). Anything else needs μ by hand or
+        the hull (the message says how).
         """
         elements = {el.symbol for el in host.composition.elements}
         if self.chempot == "host_bulk" and elements != {self.species}:
@@ -165,10 +166,10 @@ class VacancyFormationMaker(Maker):
             return self.chempot
         if self.mu is not None:
             return "given"
-        if elements == {self.species}:
-            return "host_bulk"
         if self.species == "Na":
             return "bcc_Na"
+        if elements == {self.species}:
+            return "host_bulk"
         raise InputError(
             f"No default μ_{self.species} for {host.composition.reduced_formula}: the automatic reference is "
             f"the host's own bulk for an elemental host and bcc Na for Na. Give mu (eV/atom, e.g. the energy "
