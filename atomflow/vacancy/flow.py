@@ -172,7 +172,7 @@ class VacancyFormationMaker(Maker):
             return "host_bulk"
         raise InputError(
             f"No default μ_{self.species} for {host.composition.reduced_formula}: the automatic reference is "
-            f"the host's own bulk for an elemental host and bcc Na for Na. Give mu (eV/atom, e.g. the energy "
+            f"the host's own bulk, which needs an elemental {self.species} host. Give mu (eV/atom, e.g. the energy "
             f"per atom of elemental {self.species} with the same calculator) or use chempot='hull' with "
             f"hull_phases that include an elemental {self.species} phase.")
 
