@@ -49,7 +49,7 @@ def _of(unit: str | None) -> str:
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, _numbers.Real) and not isinstance(value, bool) and type(value).__name__ != "bool_"
+    return isinstance(value, _numbers.Real) and not isinstance(value, bool)
 
 
 def number(name: str, value: Any, unit: str | None = None, fix: str | None = None, *, none: bool = False,

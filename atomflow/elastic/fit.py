@@ -82,7 +82,7 @@ def fit_elastic_tensor(
         raise InputError("Strains or stresses contain NaN/inf; drop the failed calculations before fitting.")
     from atomflow.elastic.strains import check_strain_range  # lazy: strains imports the settings
 
-    check_strain_range(e)  # beyond ±10 % the linear fit is meaningless: no tensor, rather than an unflagged one
+    check_strain_range(e)  # beyond ±10 % the linear fit means nothing: no tensor rather than an unflagged one
     rank = np.linalg.matrix_rank(e, tol=1e-8)
     if rank < 6:
         raise InputError(

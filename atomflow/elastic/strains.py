@@ -107,7 +107,8 @@ def check_strain_range(strains: Sequence[Sequence[float]]) -> None:
     if e.size and np.all(np.isfinite(e)) and np.abs(e).max() > MAX_STRAIN * (1 + 1e-12):
         k = int(np.argmax(np.abs(e).max(axis=-1))) if e.ndim == 2 else 0
         raise InputError(
-            f"strain {strain_label(e[k] if e.ndim == 2 else e)} is beyond the validity range |ε| ≤ {MAX_STRAIN} "
+            f"strain {strain_label(e[k] if e.ndim == 2 else e)} is beyond the validity range "
+            f"|ε| ≤ {MAX_STRAIN} "
             "of the linear stress–strain fit; fit only small strains (the default is ±0.005, ±0.01).")
 
 
@@ -273,9 +274,11 @@ def validate_directions(directions: Sequence[int]) -> tuple[int, ...]:
         return ()
     values = check.numbers("stress_strain_directions", directions, fix=f"use integers 0–5 ({voigt})",
                            each=lambda name, v, unit, fix: v)
-    bad = [d for d in values if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 0 <= d <= 5]
+    bad = [d for d in values
+           if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 0 <= d <= 5]
     if bad:
-        raise InputError(f"stress_strain_directions {bad} are not Voigt directions; use integers 0–5 ({voigt}).")
+        raise InputError(f"stress_strain_directions {bad} are not Voigt directions; use integers 0–5 "
+                         f"({voigt}).")
     return tuple(int(d) for d in values)
 
 

@@ -136,8 +136,10 @@ class MigrationMaker(Maker):
         check.positive("max_hop_distance", self.max_hop_distance, "Å",
                        "None takes the nearest-neighbour distance + 0.5 Å", none=True)
         check.positive("supercell_min_length", self.supercell_min_length, "Å",
-                       f"the shared rule is {SUPERCELL_MIN_LENGTH}; None uses the structure as given", none=True)
-        check.integer("supercell_max_atoms", self.supercell_max_atoms, 1, fix=f"the default is {SUPERCELL_MAX_ATOMS}")
+                       f"the shared rule is {SUPERCELL_MIN_LENGTH}; None uses the structure as given",
+                       none=True)
+        check.integer("supercell_max_atoms", self.supercell_max_atoms, 1,
+                      fix=f"the default is {SUPERCELL_MAX_ATOMS}")
         check.positive("symprec", self.symprec, "Å", "the default is 0.1")
         check.one_of("interpolation", self.interpolation, INTERPOLATIONS, what="interpolation")
         check.sub_maker("endpoint_relax_maker", self.endpoint_relax_maker, RelaxMaker, none=False)
@@ -190,7 +192,8 @@ class MigrationMaker(Maker):
         else:
             species_indices(structure, self.species)
         if self.supercell_min_length is not None:
-            supercell_matrix(structure, min_length=self.supercell_min_length, max_atoms=self.supercell_max_atoms)
+            supercell_matrix(structure, min_length=self.supercell_min_length,
+                             max_atoms=self.supercell_max_atoms)
         spec = self.spec
         check_structure(spec, structure)
         check_batched(spec, self.batched)

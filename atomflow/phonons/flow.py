@@ -83,7 +83,7 @@ class PhononMaker(Maker):
             self.bulk_relax_maker = None
 
     def _check_fields(self) -> None:
-        """Types, ranges and combinations of the fields (atomflow.validation): at construction and in make()."""
+        """Types, ranges and combinations of the fields (atomflow.validation); at construction, in make()."""
         check.maker_fields(self)
         check.sub_maker("bulk_relax_maker", self.bulk_relax_maker, RelaxMaker)
         check.flag("relax_bulk", self.relax_bulk)

@@ -51,9 +51,10 @@ class VineyardSettings:
 
     def __post_init__(self) -> None:
         check.one_of("hessian", self.hessian, KINDS, what="Hessian kind")
-        check.positive("cutoff", self.cutoff, "Å", f"the local Hessian's radius, the default is {LOCAL_CUTOFF}")
+        check.positive("cutoff", self.cutoff, "Å", f"the local Hessian's radius, default {LOCAL_CUTOFF}")
         check.positive("delta", self.delta, "Å", f"the finite-difference step, the default is {DELTA}")
-        check.positive("fmax", self.fmax, "eV/Å", "the tight criterion of minimum and saddle, the default is 0.001")
+        check.positive("fmax", self.fmax, "eV/Å",
+                       "the tight criterion of minimum and saddle, the default is 0.001")
         check.flag("refine_minimum", self.refine_minimum)
         check.integer("max_steps", self.max_steps, 0, fix="the default is 500")
         check.integer("max_refinements", self.max_refinements, 0, fix="the default is 2")

@@ -60,7 +60,7 @@ class AttemptFrequencyMaker(Maker):
         check.maker_fields(self, stand_in_none=True)
         if self.calculator is not None:  # a bad spec fails now, not when the job runs
             self.calculator = CalculatorSpec.parse(self.calculator)
-        self.vineyard_settings  # hessian, cutoff, delta, fmax, steps, kick, imaginary_tol (atomflow.validation)
+        self.vineyard_settings  # hessian, cutoff, delta, fmax, steps, kick, imaginary_tol checked
 
     @property
     def vineyard_settings(self) -> VineyardSettings:

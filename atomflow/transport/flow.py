@@ -159,14 +159,15 @@ class TransportMaker(Maker):
         self._check_fields()
 
     def _check_fields(self) -> None:
-        """Types, ranges and combinations of the fields (atomflow.validation): at construction and in make()."""
+        """Types, ranges and combinations of the fields (atomflow.validation); at construction, in make()."""
         check.maker_fields(self)
         check.element("species", self.species, "the element that hops, e.g. 'Na'")
         check.numbers("extrinsic_densities_cm3", self.extrinsic_densities_cm3, "cm⁻³",
                       "e.g. (1e17,) for NaCl (Etzel & Maurer)", each=check.positive, empty=True)
         check.within("structural_site_fraction", self.structural_site_fraction, 0, 1, None,
                      "the vacant fraction of the species' sites, or None", lo_open=True, none=True)
-        if not isinstance(self.carriers, (list, tuple)) or not all(isinstance(c, dict) for c in self.carriers):
+        carriers = self.carriers
+        if not isinstance(carriers, (list, tuple)) or not all(isinstance(c, dict) for c in carriers):
             check.fail("carriers", "a list of CarrierModel dicts", self.carriers,
                        "e.g. [{'kind': 'extrinsic', 'density_cm3': 1e17}]")
         for k, c in enumerate(self.carriers):

@@ -20,12 +20,14 @@ from atomflow.vacancy.analysis import (
 from atomflow.vacancy.chempot import HULL_TOL, HullPhase
 from atomflow.vacancy.sites import VacancyCellSet
 
-#: "host_bulk" (an elemental host's own relaxed bulk), "bcc_Na", "given", or "hull_<X>_rich" / "hull_<X>_poor" for removed species X (hull_Na_rich, hull_Na_poor).
+#: "host_bulk" (an elemental host's own relaxed bulk), "bcc_Na", "given", or "hull_<X>_rich" /
+#: "hull_<X>_poor" for removed species X (hull_Na_rich, hull_Na_poor).
 #: |E_f(larger) − E_f(main)| above which the size check flags the supercell as too small, eV (a common
 #: convergence target for defect energies; the quantity itself is ~0.4–4 eV here).
 SIZE_TOL = 0.1
 
-MuSource = Annotated[str, StringConstraints(pattern=r"^(host_bulk|bcc_Na|given|hull_[A-Z][a-z]?_(rich|poor))$")]
+MuSource = Annotated[str, StringConstraints(
+    pattern=r"^(host_bulk|bcc_Na|given|hull_[A-Z][a-z]?_(rich|poor))$")]
 
 
 class ChemicalPotential(BaseModel):

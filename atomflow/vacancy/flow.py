@@ -51,7 +51,8 @@ class VacancyFormationMaker(Maker):
 
     Chemical potential (``chempot``): ``"auto"`` = ``"given"`` if ``mu`` is set, else ``"bcc_Na"`` for Na,
     else ``"host_bulk"`` for an elemental host (fcc Cu with ``species="Cu"``: μ = energy per atom of the
-    relaxed host itself); ``"bcc_Na"`` = relaxed bcc Na with the same calculator; ``"given"`` = ``mu`` (eV/atom);
+    relaxed host itself); ``"bcc_Na"`` = relaxed bcc Na with the same calculator; ``"given"`` = ``mu``
+    (eV/atom);
     ``"hull"`` = the calculator's own convex hull of ``hull_phases`` (None: bcc Na + the Na–Sn phases of
     :func:`atomflow.structures.na_sn_phases` for a Na–Sn host; bcc Na (+ X2 molecule if
     ``molecule_references``) for a Na–anion host). The per-site ``e_f`` uses the ``hull_limit`` end
@@ -110,7 +111,7 @@ class VacancyFormationMaker(Maker):
             raise InputError("defect_relax_maker is a static maker: vacancy cells must be relaxed (ions).")
 
     def _check_fields(self) -> None:
-        """Types, ranges and combinations of the fields (atomflow.validation): at construction and in make()."""
+        """Types, ranges and combinations of the fields (atomflow.validation); at construction, in make()."""
         check.maker_fields(self)
         check.element("species", self.species, "the element whose vacancy is made, e.g. 'Na'")
         check.one_of("chempot", self.chempot, CHEMPOTS, what="chempot")
@@ -125,7 +126,8 @@ class VacancyFormationMaker(Maker):
                              "drop one of them.")
         if self.chempot == "bcc_Na" and self.species != "Na":
             raise InputError(f"chempot='bcc_Na' is a μ_Na reference, but species is {self.species!r}; use "
-                             f"chempot='auto' (an elemental {self.species} host: its own bulk), give mu (eV/atom) "
+                             f"chempot='auto' (an elemental {self.species} host: its own bulk), give mu "
+                             "(eV/atom) "
                              f"or use chempot='hull' with an elemental {self.species} phase.")
         if self.hull_phases is not None:
             if not isinstance(self.hull_phases, (list, tuple)) or not all(
@@ -136,7 +138,8 @@ class VacancyFormationMaker(Maker):
                 raise InputError(f"hull_phases were given but chempot={self.chempot!r}; use chempot='hull' "
                                  "or drop hull_phases.")
         check.flag("molecule_references", self.molecule_references)
-        check.positive("min_length", self.min_length, "Å", f"the shared supercell rule is {SUPERCELL_MIN_LENGTH}")
+        check.positive("min_length", self.min_length, "Å",
+                       f"the shared supercell rule is {SUPERCELL_MIN_LENGTH}")
         check.integer("max_atoms", self.max_atoms, 1, fix=f"the default is {SUPERCELL_MAX_ATOMS}")
         check.flag("schottky", self.schottky, "None decides by the host (on for a binary with an anion)",
                    none=True)
@@ -159,8 +162,9 @@ class VacancyFormationMaker(Maker):
         """
         elements = {el.symbol for el in host.composition.elements}
         if self.chempot == "host_bulk" and elements != {self.species}:
-            raise InputError(f"chempot='host_bulk' takes μ_{self.species} from the host's own bulk, which needs "
-                             f"an elemental {self.species} host; {host.composition.reduced_formula} is not one. "
+            raise InputError(f"chempot='host_bulk' takes μ_{self.species} from the host's own bulk, which "
+                             f"needs an elemental {self.species} host; {host.composition.reduced_formula} is "
+                             "not one. "
                              f"Give mu (eV/atom) or use chempot='hull' with hull_phases.")
         if self.chempot != "auto":
             return self.chempot
@@ -172,7 +176,8 @@ class VacancyFormationMaker(Maker):
             return "host_bulk"
         raise InputError(
             f"No default μ_{self.species} for {host.composition.reduced_formula}: the automatic reference is "
-            f"the host's own bulk, which needs an elemental {self.species} host. Give mu (eV/atom, e.g. the energy "
+            f"the host's own bulk, which needs an elemental {self.species} host. Give mu (eV/atom, e.g. the "
+            "energy "
             f"per atom of elemental {self.species} with the same calculator) or use chempot='hull' with "
             f"hull_phases that include an elemental {self.species} phase.")
 
@@ -260,7 +265,8 @@ class VacancyFormationMaker(Maker):
         host_formula = host.composition.reduced_formula
         elements = {el.symbol for el in host.composition.elements}
         if elements == {self.species}:
-            raise InputError(f"chempot='hull' on the elemental host {host_formula}: its hull is its own bulk, so "
+            raise InputError(f"chempot='hull' on the elemental host {host_formula}: its hull is its own "
+                             "bulk, so "
                              f"μ_{self.species} is the energy per atom of relaxed {host_formula}; use "
                              "chempot='auto' (μ from the host's own bulk) instead.")
         if self.hull_phases is not None:
@@ -286,7 +292,8 @@ class VacancyFormationMaker(Maker):
         have = {p.structure.composition.elements[0].symbol for p in kept if p.structure.composition.is_element}
         if self.species not in have:
             example = "bcc Na" if self.species == "Na" else f"the relaxed elemental {self.species} crystal"
-            raise InputError(f"The hull phases have no elemental {self.species} phase; add one ({example}) to "
+            raise InputError(f"The hull phases have no elemental {self.species} phase; add one ({example}) "
+                             "to "
                              "hull_phases.")
         missing = elements - have - {self.species}
         if missing and not (len(elements) == 2 and len(missing) == 1):
@@ -336,7 +343,8 @@ def chempot_from_host(host: RelaxDocument, species: str) -> ChemicalPotential:
     return ChemicalPotential(
         species=species, mu=host.energy_per_atom, mu_source="host_bulk",
         reference_energy_per_atom=host.energy_per_atom, converged=host.converged,
-        notes=[f"μ_{species} = energy per atom of the relaxed {host.structure.composition.reduced_formula} host "
+        notes=[f"μ_{species} = energy per atom of the relaxed {host.structure.composition.reduced_formula} "
+               "host "
                "itself (cell + ions, same calculator): E_f = E_d − (N−1)/N·E_p."])
 
 
@@ -509,5 +517,6 @@ def _finished_cells(cell_sets: list, runs: list) -> tuple[list, list, list[str],
     return out_sets, out_runs, failed, flags
 
 
-__all__ = ["CHEMPOTS", "VacancyFormationMaker", "chempot_from_host", "chempot_from_hull", "chempot_from_reference", "generate_vacancy_cells",
-           "relax_vacancy_cells", "vacancy_formation_document"]
+__all__ = ["CHEMPOTS", "VacancyFormationMaker", "chempot_from_host", "chempot_from_hull",
+           "chempot_from_reference", "generate_vacancy_cells", "relax_vacancy_cells",
+           "vacancy_formation_document"]
