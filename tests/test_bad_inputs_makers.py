@@ -1,6 +1,6 @@
-"""Bad-input corpus, Maker layer: every Maker refuses a bad field when it is built, and a bad input that only the
-structure reveals when ``make()`` is called, before any job runs, with ONE line naming the parameter, the value
-and the fix (atomflow.validation). The ``make()`` cases run against a store holding a finished result: the
+"""Bad-input corpus, Maker layer: every Maker refuses a bad field when it is built, and a bad input that
+only the structure reveals when ``make()`` is called, before any job runs, with ONE line naming the
+parameter, the value and the fix (atomflow.validation). The ``make()`` cases run against a store holding a finished result: the
 store is unchanged afterwards (no bulk relaxation ran before the error).
 
 (tests/test_bad_inputs.py holds the other layers' cases; calculator-spec cases live in their own file.)
@@ -37,13 +37,15 @@ NAN, INF = float("nan"), float("inf")
 def store_path(tmp_path):
     """A store holding one finished result (as in tests/test_bad_inputs.py)."""
     path = str(tmp_path / "store")
-    run_locally(RelaxMaker(calculator="emt").make(cu()), store=open_store(path), log=False, ensure_success=True)
+    run_locally(RelaxMaker(calculator="emt").make(cu()), store=open_store(path), log=False,
+                ensure_success=True)
     return path
 
 
 def snapshot(path):
     store = open_store(path)
-    docs = sorted(json.dumps(d, sort_keys=True, default=str) for d in store.query({}, properties=["uuid", "output"]))
+    rows = store.query({}, properties=["uuid", "output"])
+    docs = sorted(json.dumps(d, sort_keys=True, default=str) for d in rows)
     store.close()
     return hashlib.sha256("".join(docs).encode()).hexdigest(), len(docs)
 
@@ -73,7 +75,8 @@ CONSTRUCTION = [
     ("relax fmax bool", lambda: RelaxMaker(fmax=True), ["fmax must be a positive number", "got True"]),
     ("relax max_steps negative", lambda: RelaxMaker(max_steps=-1),
      ["max_steps must be a whole number ≥ 0", "got -1", "the default is 1000"]),
-    ("relax max_steps float", lambda: RelaxMaker(max_steps=2.5), ["max_steps must be a whole number", "got 2.5"]),
+    ("relax max_steps float", lambda: RelaxMaker(max_steps=2.5),
+     ["max_steps must be a whole number", "got 2.5"]),
     ("relax optimizer misspelt", lambda: RelaxMaker(optimizer="BFSG"),
      ["Unknown optimizer 'BFSG'", "'BFGS', 'FIRE', 'LBFGS'", "did you mean 'BFGS'?"]),
     ("relax relax_cell string", lambda: RelaxMaker(relax_cell="yes"),
@@ -87,7 +90,8 @@ CONSTRUCTION = [
      ["strain_magnitudes must be a list or tuple of numbers", "got '0.01'", "(-0.01, -0.005, 0.005, 0.01)"]),
     ("elastic strain nan", lambda: ElasticMaker(calculator="emt", strain_magnitudes=(NAN, 0.01)),
      ["strain_magnitudes[0] must be a finite number", "got nan", "strains are fractions"]),
-    ("elastic strain beyond validity", lambda: ElasticMaker(calculator="emt", strain_magnitudes=(-0.15, 0.15)),
+    ("elastic strain beyond validity",
+     lambda: ElasticMaker(calculator="emt", strain_magnitudes=(-0.15, 0.15)),
      ["strain_magnitudes", "the strain -0.15", "validity range", "|ε| ≤ 0.02"]),
     ("elastic curve strain beyond validity",
      lambda: ElasticMaker(calculator="emt", stress_strain_directions=(0,), curve_strains=(0.0, 0.2)),
@@ -105,7 +109,8 @@ CONSTRUCTION = [
     # MigrationMaker (NEBSettings, atomflow.neb.run.check_neb_settings)
     ("neb n_images zero", lambda: MigrationMaker(n_images=0),
      ["n_images must be a whole number ≥ 1", "got 0", "the paper uses 5"]),
-    ("neb n_images float", lambda: MigrationMaker(n_images=2.5), ["n_images must be a whole number", "got 2.5"]),
+    ("neb n_images float", lambda: MigrationMaker(n_images=2.5),
+     ["n_images must be a whole number", "got 2.5"]),
     ("neb spring zero", lambda: MigrationMaker(spring_constant=0.0),
      ["spring_constant must be a positive number of eV/Å²", "got 0.0", "the paper uses 5.0"]),
     ("neb spring nan", lambda: MigrationMaker(spring_constant=NAN), ["spring_constant", "got nan"]),
@@ -126,7 +131,8 @@ CONSTRUCTION = [
      ["supercell_max_atoms must be a whole number ≥ 1", "got 0", "the default is 300"]),
     ("neb hop distance inf", lambda: MigrationMaker(max_hop_distance=INF),
      ["max_hop_distance must be a positive number of Å or None", "got inf", "nearest-neighbour"]),
-    ("neb symprec zero", lambda: MigrationMaker(symprec=0.0), ["symprec must be a positive number of Å", "0.0"]),
+    ("neb symprec zero", lambda: MigrationMaker(symprec=0.0),
+     ["symprec must be a positive number of Å", "0.0"]),
     ("neb method misspelt", lambda: MigrationMaker(method="improved"),
      ["Unknown NEB method 'improved'", "'improvedtangent'"]),
     # VacancyFormationMaker
@@ -134,7 +140,8 @@ CONSTRUCTION = [
      ["species must be an element symbol", "got 'Xx'", "whose vacancy is made"]),
     ("vacancy mu inf", lambda: VacancyFormationMaker(species="Cu", mu=INF),
      ["mu must be a finite number of eV/atom or None", "got inf", "energy per atom of the reference phase"]),
-    ("vacancy mu bool", lambda: VacancyFormationMaker(species="Cu", mu=True), ["mu must be a finite", "True"]),
+    ("vacancy mu bool", lambda: VacancyFormationMaker(species="Cu", mu=True),
+     ["mu must be a finite", "True"]),
     ("vacancy chempot misspelt", lambda: VacancyFormationMaker(chempot="bcc_na"),
      ["Unknown chempot 'bcc_na'", "'host_bulk'", "did you mean 'bcc_Na'?"]),
     ("vacancy hull_limit misspelt", lambda: VacancyFormationMaker(chempot="hull", hull_limit="richer"),
@@ -220,7 +227,8 @@ MAKE = [
      CalculatorError, ["'emt'", "no parameters for Cl, Na"]),
     ("vacancy without the species", lambda: (VacancyFormationMaker(calculator="emt", mu=-1.0), cu()),
      InputError, ["The host Cu has no Na", "choose species from ['Cu']"]),
-    ("vacancy compound host without μ", lambda: (VacancyFormationMaker(calculator="emt", species="Cu"), cu3ni()),
+    ("vacancy compound host without μ",
+     lambda: (VacancyFormationMaker(calculator="emt", species="Cu"), cu3ni()),
      InputError, ["No default μ_Cu for Cu3Ni", "Give mu (eV/atom", "elemental Cu phase"]),
     ("vacancy host_bulk on a compound",
      lambda: (VacancyFormationMaker(calculator="emt", species="Cu", chempot="host_bulk"), cu3ni()),
@@ -258,7 +266,8 @@ def test_make_refuses_before_any_job_runs_and_the_store_is_unchanged(case, build
 
 
 @pytest.mark.parametrize("maker, field, value, words", [
-    (lambda: ElasticMaker(calculator="emt"), "strain_magnitudes", (-0.5, 0.5), ["the strain -0.5", "validity"]),
+    (lambda: ElasticMaker(calculator="emt"), "strain_magnitudes", (-0.5, 0.5),
+     ["the strain -0.5", "validity"]),
     (lambda: MigrationMaker(calculator="emt", species="Cu"), "n_images", 0, ["n_images must be", "got 0"]),
     (lambda: VacancyFormationMaker(calculator="emt", species="Cu"), "fmax", NAN, ["fmax must be", "got nan"]),
     (lambda: PhononMaker(calculator="emt"), "displacement", -0.01, ["displacement must be", "got -0.01"]),

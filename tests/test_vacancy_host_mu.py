@@ -29,7 +29,7 @@ def run(maker: VacancyFormationMaker) -> VacancyDocument:
 
 
 def test_elemental_host_takes_mu_from_its_own_relaxed_bulk():
-    # μ = E_bulk/N, computed independently: the same cubic cell relaxed (cell + ions) with EMT, outside any flow
+    # μ = E_bulk/N computed independently: the same cubic cell relaxed (cell + ions) with EMT, no flow
     result = relax(cu(), "emt", relax_cell=True)
     assert result.converged
     mu = result.energy / len(cu())
