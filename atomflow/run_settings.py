@@ -25,7 +25,7 @@ from typing import Any
 
 from monty.json import MSONable
 
-from atomflow.errors import InputError
+from atomflow import validation as check
 
 #: eV/Å, force criterion of every relaxation and of every NEB image (paper.md: "forces 0.01 eV/Å",
 #: "images relaxed to forces < 0.01 eV/Å").
@@ -103,10 +103,13 @@ class RelaxSettings(_Settings):
 
     def __post_init__(self) -> None:
         # InputError at Maker creation, before anything is submitted
-        if not self.fmax > 0:
-            raise InputError(f"fmax must be positive (eV/Å), got {self.fmax}.")
-        if self.max_steps < 0:
-            raise InputError(f"max_steps must be ≥ 0, got {self.max_steps}.")
+        from atomflow.jobs.ase_run import OPTIMIZERS  # lazy: the Makers import this module
+
+        check.flag("relax_cell", self.relax_cell)
+        check.flag("relax_ions", self.relax_ions)
+        check.positive("fmax", self.fmax, "eV/Å", f"the paper uses {PAPER_FMAX}")
+        check.integer("max_steps", self.max_steps, 0, fix=f"the default is {RELAX_MAX_STEPS}")
+        check.one_of("optimizer", self.optimizer, OPTIMIZERS, what="optimizer")
 
     def run_kwargs(self) -> dict[str, Any]:
         return self.key_dict()
@@ -191,12 +194,21 @@ class ElasticSettings(_Settings):
     curve_strains: tuple[float, ...] = DEFAULT_CURVE_STRAINS
 
     def __post_init__(self) -> None:
-        for name in ("strain_magnitudes", "stress_strain_directions", "curve_strains"):
-            object.__setattr__(self, name, tuple(getattr(self, name)))  # a list read back from JSON
-        if not self.fmax > 0:
-            raise InputError(f"fmax must be positive (eV/Å), got {self.fmax}.")
-        if not self.symprec > 0:
-            raise InputError(f"symprec must be positive (Å), got {self.symprec}.")
+        # lazy: atomflow.elastic imports this module. The strain checks live beside the strain conventions.
+        from atomflow.elastic.strains import validate_directions, validate_magnitudes
+
+        # tuples: a list read back from JSON; the strains' range (|ε| ≤ MAX_STRAIN) is checked here too, so a
+        # Maker whose fields were changed after construction is refused when make() builds its settings
+        for name, value in (("strain_magnitudes", validate_magnitudes(self.strain_magnitudes)),
+                            ("stress_strain_directions", validate_directions(self.stress_strain_directions)),
+                            ("curve_strains", validate_magnitudes(self.curve_strains, what="curve_strains",
+                                                                  allow_zero=True))):
+            object.__setattr__(self, name, tuple(value))
+        check.flag("relax_ions", self.relax_ions)
+        check.positive("fmax", self.fmax, "eV/Å", f"the paper uses {PAPER_FMAX}")
+        check.integer("max_steps", self.max_steps, 0, fix=f"the default is {RELAX_MAX_STEPS}")
+        check.flag("symmetry_reduce", self.symmetry_reduce)
+        check.positive("symprec", self.symprec, "Å", f"the default is {ELASTIC_SYMPREC}")
 
     def key_dict(self) -> dict[str, Any]:
         return {**super().key_dict(), "strain_convention": STRAIN_CONVENTION}

@@ -96,8 +96,8 @@ def test_automatic_schottky_rule_is_binary_with_an_anion():
 # --- errors before any work --------------------------------------------------------------------
 
 def test_bad_settings_fail_when_the_maker_is_built():
-    with pytest.raises(InputError, match="give mu"):
-        VacancyFormationMaker(calculator="emt", species="Cu")  # default μ is bcc Na
+    with pytest.raises(InputError, match="'bcc_Na' is a μ_Na reference"):
+        VacancyFormationMaker(calculator="emt", species="Cu", chempot="bcc_Na")
     with pytest.raises(InputError, match="size_check_min_length"):
         VacancyFormationMaker(calculator="emt", species="Cu", mu=0.0, size_check=True,
                               size_check_min_length=8.0)
@@ -109,6 +109,10 @@ def test_bad_settings_fail_when_the_maker_is_built():
 
 
 def test_wrong_species_or_calculator_fails_before_the_flow_runs():
+    alloy = cu().copy()
+    alloy.replace(0, "Ni")
+    with pytest.raises(InputError, match="No default μ_Cu for Cu3Ni.*Give mu"):  # not elemental, not Na
+        VacancyFormationMaker(calculator="emt", species="Cu").make(alloy)
     with pytest.raises(InputError, match="no Na"):
         VacancyFormationMaker(calculator="emt", species="Na", mu=-1.0).make(cu())
     with pytest.raises(CalculatorError):

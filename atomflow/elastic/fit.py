@@ -80,6 +80,9 @@ def fit_elastic_tensor(
         )
     if not (np.all(np.isfinite(e)) and np.all(np.isfinite(s))):
         raise InputError("Strains or stresses contain NaN/inf; drop the failed calculations before fitting.")
+    from atomflow.elastic.strains import check_strain_range  # lazy: strains imports the settings
+
+    check_strain_range(e)  # beyond ±10 % the linear fit means nothing: no tensor rather than an unflagged one
     rank = np.linalg.matrix_rank(e, tol=1e-8)
     if rank < 6:
         raise InputError(

@@ -17,6 +17,7 @@ from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
+from atomflow import validation as check
 from atomflow.calculators import CalculatorSpec, check_structure
 from atomflow.documents import Provenance
 from atomflow.elastic.document import ElasticDocument
@@ -78,13 +79,16 @@ class ElasticMaker(Maker):
 
     def __post_init__(self) -> None:
         # Validate here, before anything runs (matcalc's rule: zero strain rejected at construction).
+        check.maker_fields(self)
+        check.sub_maker("bulk_relax_maker", self.bulk_relax_maker, RelaxMaker)
+        check.sub_maker("elastic_relax_maker", self.elastic_relax_maker, RelaxMaker)
         self.strain_magnitudes = validate_magnitudes(self.strain_magnitudes)
         fit_strain_states(self.strain_magnitudes)  # enough states for the fit
         self.stress_strain_directions = validate_directions(self.stress_strain_directions)
         self.curve_strains = validate_magnitudes(self.curve_strains, what="curve_strains", allow_zero=True)
         if self.calculator is not None:
             self.calculator = CalculatorSpec.parse(self.calculator)
-        settings = self.run_settings  # fmax, symprec checked here
+        settings = self.run_settings  # flags, fmax, max_steps, symprec checked here (atomflow.validation)
         common = {"calculator": self.calculator, "label": self.label, "stand_in": self.stand_in}
         if self.bulk_relax_maker is None:
             self.bulk_relax_maker = RelaxMaker.from_settings(settings.relax_settings(relax_cell=True),
@@ -122,6 +126,7 @@ class ElasticMaker(Maker):
         if isinstance(structure, Atoms):
             structure = AseAtomsAdaptor.get_structure(structure)
         validate_structure(structure)  # bulk input: ordered, periodic, no overlapping atoms
+        settings = self.run_settings  # again: fields changed after construction are checked before any job
         bulk_spec, strained_spec = self.bulk_relax_maker.spec, self.elastic_relax_maker.spec
         if bulk_spec != strained_spec:
             raise InputError(
@@ -130,7 +135,6 @@ class ElasticMaker(Maker):
             )
         check_structure(bulk_spec, structure)  # unsupported elements fail now, not after the bulk relax
         bulk = self.bulk_relax_maker.make(structure)
-        settings = self.run_settings
         strained = relax_strained_cells(
             bulk.output.structure,
             self.elastic_relax_maker,

@@ -28,6 +28,7 @@ from pydantic import BaseModel, Field
 from pymatgen.core import Lattice, Structure
 from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
 
+from atomflow import validation as check
 from atomflow.errors import InputError
 from atomflow.run_settings import DEFAULT_MAGNITUDES
 
@@ -74,12 +75,11 @@ def validate_magnitudes(
     magnitudes: Sequence[float], *, what: str = "strain_magnitudes", allow_zero: bool = False
 ) -> tuple[float, ...]:
     """Check strain magnitudes: finite, 0 < |ε| ≤ 0.1 (0 allowed only with ``allow_zero``), no duplicates."""
-    values = tuple(float(m) for m in magnitudes)
-    if not values:
+    if isinstance(magnitudes, Sequence | np.ndarray) and not isinstance(magnitudes, str) and not magnitudes:
         raise InputError(f"{what} is empty; give strains such as {DEFAULT_MAGNITUDES}.")
+    fix = f"strains are fractions such as {DEFAULT_MAGNITUDES}"
+    values = tuple(float(m) for m in check.numbers(what, magnitudes, fix=fix))
     for m in values:
-        if not np.isfinite(m):
-            raise InputError(f"{what} contains {m}; strains must be finite numbers such as 0.005.")
         if m == 0 and not allow_zero:
             raise InputError(
                 f"{what} contains the strain 0, which carries no information for the fit (the bulk reference "
@@ -87,14 +87,29 @@ def validate_magnitudes(
             )
         if abs(m) > MAX_STRAIN:
             raise InputError(
-                f"{what} contains the strain {m} (|ε| > {MAX_STRAIN}); a linear stress–strain fit "
-                "needs small strains: use |ε| ≤ 0.02 (the default is ±0.005, ±0.01). Strains are "
+                f"{what} contains the strain {m} (|ε| > {MAX_STRAIN}, the validity range of the linear "
+                "stress–strain fit); use |ε| ≤ 0.02 (the default is ±0.005, ±0.01). Strains are "
                 "fractions, not percent."
             )
     duplicates = sorted({m for m in values if values.count(m) > 1})
     if duplicates:
         raise InputError(f"{what} lists {duplicates} more than once; give each strain once.")
     return values
+
+
+def check_strain_range(strains: Sequence[Sequence[float]]) -> None:
+    """Refuse Voigt strains with a component beyond ±:data:`MAX_STRAIN` (where the linear fit stops holding).
+
+    The Makers check their magnitudes when built; this guards the fit itself, so no tensor is ever fitted
+    from larger strains (given directly to :func:`atomflow.elastic.fit.fit_elastic_tensor`).
+    """
+    e = np.asarray(strains, dtype=float)
+    if e.size and np.all(np.isfinite(e)) and np.abs(e).max() > MAX_STRAIN * (1 + 1e-12):
+        k = int(np.argmax(np.abs(e).max(axis=-1))) if e.ndim == 2 else 0
+        raise InputError(
+            f"strain {strain_label(e[k] if e.ndim == 2 else e)} is beyond the validity range "
+            f"|ε| ≤ {MAX_STRAIN} "
+            "of the linear stress–strain fit; fit only small strains (the default is ±0.005, ±0.01).")
 
 
 def fit_strain_states(magnitudes: Sequence[float]) -> list[np.ndarray]:
@@ -254,13 +269,16 @@ def plan_strains(
 
 
 def validate_directions(directions: Sequence[int]) -> tuple[int, ...]:
-    values = tuple(directions)
-    bad = [d for d in values if not isinstance(d, (int, np.integer)) or not 0 <= d <= 5]
+    voigt = ", ".join(f"{i}={lab}" for i, lab in enumerate(VOIGT_LABELS))
+    if isinstance(directions, Sequence | np.ndarray) and not isinstance(directions, str) and not directions:
+        return ()
+    values = check.numbers("stress_strain_directions", directions, fix=f"use integers 0–5 ({voigt})",
+                           each=lambda name, v, unit, fix: v)
+    bad = [d for d in values
+           if isinstance(d, bool) or not isinstance(d, (int, np.integer)) or not 0 <= d <= 5]
     if bad:
-        raise InputError(
-            f"stress_strain_directions {bad} are not Voigt directions; use integers 0–5 "
-            f"({', '.join(f'{i}={lab}' for i, lab in enumerate(VOIGT_LABELS))})."
-        )
+        raise InputError(f"stress_strain_directions {bad} are not Voigt directions; use integers 0–5 "
+                         f"({voigt}).")
     return tuple(int(d) for d in values)
 
 

@@ -8,6 +8,7 @@ from typing import Any
 from jobflow import JobConfig, Maker, job
 from pymatgen.core import Structure
 
+from atomflow import validation as check
 from atomflow.calculators import CalculatorSpec, check_structure
 from atomflow.documents import Provenance, RelaxDocument
 from atomflow.jobs.ase_run import RunResult, relax
@@ -62,9 +63,11 @@ class RelaxMaker(Maker):
     extra_settings: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        check.maker_fields(self)
+        check.instance("extra_settings", self.extra_settings, dict, "a dict of extra provenance entries")
         if self.calculator is not None:
             self.calculator = CalculatorSpec.parse(self.calculator)
-        self.run_settings  # bad settings fail now, not when the job runs
+        self.run_settings  # bad settings fail now, not when the job runs (atomflow.validation messages)
 
     @classmethod
     def from_settings(cls, settings: RelaxSettings, **kwargs: Any) -> RelaxMaker:

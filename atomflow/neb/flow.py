@@ -16,9 +16,11 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 from jobflow import Flow, JobConfig, Maker, Response, job
+from pydantic import ValidationError
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from atomflow import validation as check
 from atomflow.calculators import CalculatorSpec, check_structure
 from atomflow.documents import Provenance
 from atomflow.errors import InputError
@@ -34,8 +36,8 @@ from atomflow.neb.hops import (
     find_hops,
     match_atom_order,
     moving_atom_index,
-    nearest_neighbour_distance,
     resolve_hop,
+    species_indices,
 )
 from atomflow.neb.path import INTERPOLATIONS
 from atomflow.neb.run import run_neb
@@ -55,6 +57,7 @@ from atomflow.run_settings import (
     RelaxSettings,
 )
 from atomflow.settings import get_settings
+from atomflow.structures.supercell import supercell_matrix
 from atomflow.structures.validate import validate_structure
 
 
@@ -126,19 +129,29 @@ class MigrationMaker(Maker):
     stand_in: bool = False
 
     def __post_init__(self) -> None:
+        check.maker_fields(self)
+        check.element("species", self.species, "the element that hops, e.g. 'Na'")
+        check.flag("climb", self.climb, "True: the climbing image, as the paper")
+        check.flag("batched", self.batched, "None picks it where it pays", none=True)
+        check.positive("max_hop_distance", self.max_hop_distance, "Å",
+                       "None takes the nearest-neighbour distance + 0.5 Å", none=True)
+        check.positive("supercell_min_length", self.supercell_min_length, "Å",
+                       f"the shared rule is {SUPERCELL_MIN_LENGTH}; None uses the structure as given",
+                       none=True)
+        check.integer("supercell_max_atoms", self.supercell_max_atoms, 1,
+                      fix=f"the default is {SUPERCELL_MAX_ATOMS}")
+        check.positive("symprec", self.symprec, "Å", "the default is 0.1")
+        check.one_of("interpolation", self.interpolation, INTERPOLATIONS, what="interpolation")
+        check.sub_maker("endpoint_relax_maker", self.endpoint_relax_maker, RelaxMaker, none=False)
+        check.sub_maker("bulk_relax_maker", self.bulk_relax_maker, RelaxMaker)
         if self.calculator is not None:
             self.calculator = CalculatorSpec.parse(self.calculator)
-        self.run_settings  # n_images, spring, fmax, steps, optimizer, method checked (InputError)
-        if self.interpolation not in INTERPOLATIONS:
-            raise InputError(f"Unknown interpolation {self.interpolation!r}; choose one of "
-                             f"{', '.join(INTERPOLATIONS)}.")
-        if self.max_hop_distance is not None and not self.max_hop_distance > 0:
-            raise InputError(f"max_hop_distance must be positive (Å), got {self.max_hop_distance}.")
-        if self.supercell_min_length is not None and not self.supercell_min_length > 0:
-            raise InputError(
-                f"supercell_min_length must be positive (Å) or None, got {self.supercell_min_length}.")
+        self.run_settings  # n_images, spring, fmax, steps, optimizer, method checked (atomflow.validation)
         if self.hops is not None:
-            self.hops = [Hop.parse(h) for h in self.hops]
+            if isinstance(self.hops, (str, dict, Hop)) or not isinstance(self.hops, (list, tuple)):
+                check.fail("hops", "a list of hops such as [(0, 1), (3, 1, (1, 0, 0), \"3->1'\")] or None",
+                           self.hops, "None finds every distinct hop")
+            self.hops = [_parse_hop(k, h) for k, h in enumerate(self.hops)]
             if not self.hops:
                 raise InputError("hops is an empty list; give at least one hop or None to find them.")
         if self.endpoint_relax_maker.relax_cell:
@@ -171,11 +184,16 @@ class MigrationMaker(Maker):
         if isinstance(structure, Atoms):
             structure = AseAtomsAdaptor.get_structure(structure)
         validate_structure(structure)  # bulk input: ordered, periodic, no overlapping atoms
-        if self.hops is not None:  # fail now, before anything is submitted
+        self.run_settings  # fields changed after construction are checked too, before any job
+        # fail now, before the bulk relax: the species, the hops, the supercell rule, the calculator
+        if self.hops is not None:
             for hop in self.hops:
                 resolve_hop(structure, hop, self.species)
         else:  # no atom of the hopping species: fail now, not after the bulk relaxation
-            nearest_neighbour_distance(structure, self.species)
+            species_indices(structure, self.species)
+        if self.supercell_min_length is not None:
+            supercell_matrix(structure, min_length=self.supercell_min_length,
+                             max_atoms=self.supercell_max_atoms)
         spec = self.spec
         check_structure(spec, structure)
         check_batched(spec, self.batched)
@@ -249,6 +267,20 @@ class MigrationMaker(Maker):
                 "barriers need one calculator. Leave endpoint_relax_maker.calculator as None."
             )
         return replace(self.endpoint_relax_maker, calculator=spec, label=self.label, stand_in=self.stand_in)
+
+
+def _parse_hop(k: int, value: Any) -> Hop:
+    """hops[k] as a Hop; a bad entry gives one line naming it (not pydantic's multi-line report)."""
+    try:
+        return Hop.parse(value)
+    except InputError as exc:
+        raise InputError(f"hops[{k}] = {check.show(value)}: {exc}") from None
+    except (ValidationError, TypeError, ValueError) as exc:
+        errors = exc.errors() if isinstance(exc, ValidationError) else []
+        why = "; ".join(str(e.get("msg", "")).removeprefix("Value error, ") for e in errors) or str(exc)
+        raise InputError(f"hops[{k}] = {check.show(value)} is not a hop ({why}); give (site_a, site_b), "
+                         "(site_a, site_b, name) or (site_a, site_b, (i, j, k), name) with 0-based site "
+                         "indices.") from None
 
 
 @job

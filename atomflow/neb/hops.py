@@ -87,7 +87,7 @@ class ResolvedHop(BaseModel):
 
 def nearest_neighbour_distance(structure: Structure, species: str) -> float:
     """Shortest distance (Å) between two atoms of ``species``, periodic images included."""
-    indices = _species_indices(structure, species)
+    indices = species_indices(structure, species)
     radius = max(3.0, 1.01 * min(structure.lattice.abc))
     best = np.inf
     for i in indices:
@@ -114,7 +114,7 @@ def find_hops(
     """
     from pymatgen.analysis.diffusion.neb.pathfinder import DistinctPathFinder
 
-    _species_indices(structure, species)
+    species_indices(structure, species)
     cutoff = max_hop_distance if max_hop_distance is not None else (
         nearest_neighbour_distance(structure, species) + SHELL_MARGIN)
     if cutoff <= 0:
@@ -156,7 +156,7 @@ def resolve_hop(structure: Structure, hop: Hop | dict | tuple, species: str = "N
         raise InputError(
             f"Hop {_label(hop)} joins site {hop.site_a} ({sp_a}) and site {hop.site_b} ({sp_b}); a {species} "
             f"vacancy hop needs both sites to be {species}. Pick {species} sites (indices "
-            f"{_short_list(_species_indices(structure, species))}) or set species=..."
+            f"{_short_list(species_indices(structure, species))}) or set species=..."
         )
     lattice = structure.lattice
     fa, fb = structure[hop.site_a].frac_coords, structure[hop.site_b].frac_coords
@@ -308,7 +308,8 @@ def moving_atom_index(initial: Structure, final: Structure) -> int:
 
 # ---------------------------------------------------------------------------------------------
 
-def _species_indices(structure: Structure, species: str) -> list[int]:
+def species_indices(structure: Structure, species: str) -> list[int]:
+    """Indices of the ``species`` atoms; InputError naming the elements present when there are none."""
     if not structure.is_ordered:
         raise InputError("The structure has partial occupancies; order it first "
                          "(atomflow.structures.ordering.order_half_occupied).")

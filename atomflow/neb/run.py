@@ -34,9 +34,9 @@ from ase.mep import NEB
 from ase.optimize import BFGS, FIRE, LBFGS, MDMin
 from pymatgen.core import Structure
 
+from atomflow import validation as check
 from atomflow.calculators import CalculatorSpec, driver, get_calculator
 from atomflow.calculators.results import CallCounter, NEBRun
-from atomflow.errors import InputError
 from atomflow.neb.batched import attach_batched, check_batched
 from atomflow.neb.optimizers import GuardedLBFGS
 from atomflow.run_settings import (
@@ -64,22 +64,13 @@ NEB_METHODS = ("improvedtangent", "aseneb", "eb")
 def check_neb_settings(*, n_images: int, spring_constant: float, fmax: float, max_steps: int, optimizer: str,
                        method: str, preconverge_fmax: float | None) -> None:
     """Raise InputError for settings that cannot give a band (before any calculation)."""
-    if n_images < 1:
-        raise InputError(f"n_images must be ≥ 1 (the paper uses {PAPER_N_IMAGES}), got {n_images}.")
-    if not spring_constant > 0:
-        raise InputError(
-            f"spring_constant must be positive (eV/Å²; the paper uses {PAPER_SPRING_CONSTANT}), "
-            f"got {spring_constant}.")
-    if not fmax > 0:
-        raise InputError(f"fmax must be positive (eV/Å; the paper uses {PAPER_FMAX}), got {fmax}.")
-    if preconverge_fmax is not None and not preconverge_fmax > 0:
-        raise InputError(f"preconverge_fmax must be positive (eV/Å) or None, got {preconverge_fmax}.")
-    if max_steps < 1:
-        raise InputError(f"max_steps must be ≥ 1, got {max_steps}.")
-    if optimizer not in NEB_OPTIMIZERS:
-        raise InputError(f"Unknown NEB optimizer {optimizer!r}; choose one of {', '.join(NEB_OPTIMIZERS)}.")
-    if method not in NEB_METHODS:
-        raise InputError(f"Unknown NEB method {method!r}; choose one of {', '.join(NEB_METHODS)}.")
+    check.integer("n_images", n_images, 1, fix=f"the paper uses {PAPER_N_IMAGES}")
+    check.positive("spring_constant", spring_constant, "eV/Å²", f"the paper uses {PAPER_SPRING_CONSTANT}")
+    check.positive("fmax", fmax, "eV/Å", f"the paper uses {PAPER_FMAX}")
+    check.positive("preconverge_fmax", preconverge_fmax, "eV/Å", "None climbs from the start", none=True)
+    check.integer("max_steps", max_steps, 1, fix=f"the default is {NEB_MAX_STEPS}")
+    check.one_of("optimizer", optimizer, NEB_OPTIMIZERS, what="NEB optimizer")
+    check.one_of("method", method, NEB_METHODS, what="NEB method")
 
 
 def _progress_reporter(band: NEB, n_images: int, climbing: bool, target: float):

@@ -15,6 +15,7 @@ from jobflow import Flow, JobConfig, Maker, Response, job
 from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from atomflow import validation as check
 from atomflow.calculators import CalculatorSpec, check_structure
 from atomflow.documents import Provenance
 from atomflow.errors import InputError
@@ -26,6 +27,11 @@ from atomflow.settings import get_settings
 from atomflow.structures.supercell import supercell_matrix
 from atomflow.structures.validate import validate_structure
 from atomflow.run_settings import RELAX_MAX_STEPS
+
+
+#: Å. Largest finite displacement accepted: beyond ~0.1 Å anharmonic terms enter the force constants
+#: (phonopy's default is 0.01 Å; common choices 0.005–0.03 Å).
+MAX_DISPLACEMENT = 0.1
 
 
 @dataclass
@@ -61,25 +67,35 @@ class PhononMaker(Maker):
     stand_in: bool = False
 
     def __post_init__(self) -> None:
-        if not self.displacement > 0:
-            raise InputError(f"displacement must be positive (Å), got {self.displacement}.")
-        if not self.supercell_min_length > 0 or not self.supercell_max_atoms > 0:
-            raise InputError("supercell_min_length (Å) and supercell_max_atoms must be positive.")
-        if not self.mesh > 0:
-            raise InputError(f"mesh must be positive (Å), got {self.mesh}.")
-        if not self.imaginary_tol >= 0:
-            raise InputError(f"imaginary_tol must be ≥ 0 (THz), got {self.imaginary_tol}.")
+        self._check_fields()
+        if self.calculator is not None:
+            self.calculator = CalculatorSpec.parse(self.calculator)
         if self.temperatures is not None:
-            t = np.asarray(self.temperatures, dtype=float)
-            if t.size == 0 or np.any(t <= 0) or not np.all(np.isfinite(t)):
-                raise InputError(f"temperatures must be positive and finite (K), got {list(self.temperatures)}.")
-            self.temperatures = tuple(float(x) for x in t)
+            self.temperatures = tuple(float(x) for x in self.temperatures)
+        if not self.relax_bulk and self.bulk_relax_maker is not None:
+            raise InputError("relax_bulk=False but a bulk_relax_maker was given; drop one of them "
+                             "(relax_bulk=False uses the structure as given).")
         if self.relax_bulk and self.bulk_relax_maker is None:
             self.bulk_relax_maker = RelaxMaker(name="phonon bulk relax", calculator=self.calculator,
                                                relax_cell=True, fmax=1e-3, max_steps=RELAX_MAX_STEPS,
                                                label=self.label, stand_in=self.stand_in)
         if not self.relax_bulk:
             self.bulk_relax_maker = None
+
+    def _check_fields(self) -> None:
+        """Types, ranges and combinations of the fields (atomflow.validation); at construction, in make()."""
+        check.maker_fields(self)
+        check.sub_maker("bulk_relax_maker", self.bulk_relax_maker, RelaxMaker)
+        check.flag("relax_bulk", self.relax_bulk)
+        check.within("displacement", self.displacement, 0, MAX_DISPLACEMENT, "Å",
+                     f"phonopy's default is {DISPLACEMENT}", lo_open=True)
+        check.positive("supercell_min_length", self.supercell_min_length, "Å", "the shared rule is 10.0")
+        check.integer("supercell_max_atoms", self.supercell_max_atoms, 1, fix="the default is 300")
+        check.positive("mesh", self.mesh, "Å", "phonopy's length-based mesh, the default is 30.0")
+        check.numbers("temperatures", self.temperatures, "K", "e.g. (100.0, 300.0), or None for 10–1000 K",
+                      each=check.positive, none=True)
+        check.non_negative("imaginary_tol", self.imaginary_tol, "THz", f"the default is {IMAGINARY_TOL_THZ}")
+        check.positive("symprec", self.symprec, "Å", "the default is 1e-05")
 
     @property
     def spec(self) -> CalculatorSpec:
@@ -99,6 +115,7 @@ class PhononMaker(Maker):
         if isinstance(structure, Atoms):
             structure = AseAtomsAdaptor.get_structure(structure)
         validate_structure(structure)
+        self._check_fields()  # fields changed after construction are checked too, before any job
         spec = self.spec
         check_structure(spec, structure)
         # the supercell rule is checked now, not after the relaxation

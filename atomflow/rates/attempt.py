@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 from ase import Atoms
 
+from atomflow import validation as check
 from atomflow.calculators import CalculatorSpec, get_calculator
 from atomflow.errors import InputError
 from atomflow.jobs.ase_run import CallCounter, to_atoms
@@ -49,13 +50,16 @@ class VineyardSettings:
     imaginary_tol: float = IMAGINARY_TOL_THZ
 
     def __post_init__(self) -> None:
-        if self.hessian not in KINDS:
-            raise InputError(f"Unknown Hessian kind {self.hessian!r}; choose one of {', '.join(KINDS)}.")
-        for name in ("cutoff", "delta", "fmax", "kick"):
-            if not getattr(self, name) > 0:
-                raise InputError(f"{name} must be positive, got {getattr(self, name)}.")
-        if self.max_steps < 0 or self.max_refinements < 0 or self.imaginary_tol < 0:
-            raise InputError("max_steps, max_refinements and imaginary_tol must be ≥ 0.")
+        check.one_of("hessian", self.hessian, KINDS, what="Hessian kind")
+        check.positive("cutoff", self.cutoff, "Å", f"the local Hessian's radius, default {LOCAL_CUTOFF}")
+        check.positive("delta", self.delta, "Å", f"the finite-difference step, the default is {DELTA}")
+        check.positive("fmax", self.fmax, "eV/Å",
+                       "the tight criterion of minimum and saddle, the default is 0.001")
+        check.flag("refine_minimum", self.refine_minimum)
+        check.integer("max_steps", self.max_steps, 0, fix="the default is 500")
+        check.integer("max_refinements", self.max_refinements, 0, fix="the default is 2")
+        check.positive("kick", self.kick, "Å", "the default is 0.05")
+        check.non_negative("imaginary_tol", self.imaginary_tol, "THz", f"the default is {IMAGINARY_TOL_THZ}")
 
     def as_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}

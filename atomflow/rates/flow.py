@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 from jobflow import Flow, JobConfig, Maker, Response, job
 
+from atomflow import validation as check
 from atomflow.calculators import CalculatorSpec
 from atomflow.documents import Provenance
 from atomflow.errors import InputError
@@ -56,7 +57,10 @@ class AttemptFrequencyMaker(Maker):
     stand_in: bool | None = None  # None: copied from the MigrationDocument
 
     def __post_init__(self) -> None:
-        self.vineyard_settings  # validates
+        check.maker_fields(self, stand_in_none=True)
+        if self.calculator is not None:  # a bad spec fails now, not when the job runs
+            self.calculator = CalculatorSpec.parse(self.calculator)
+        self.vineyard_settings  # hessian, cutoff, delta, fmax, steps, kick, imaginary_tol checked
 
     @property
     def vineyard_settings(self) -> VineyardSettings:
@@ -67,12 +71,14 @@ class AttemptFrequencyMaker(Maker):
 
     def make(self, migration: MigrationDocument | Any) -> Flow:
         """One hop (a MigrationDocument or a reference to one) → a Flow whose output is the document."""
+        self.vineyard_settings  # fields changed after construction are checked too, before any job
         j = compute_attempt_frequency(migration, self)
         j.name = f"{self.name}"
         return Flow([j], output=j.output, name=self.name)
 
     def make_many(self, migrations: list[MigrationDocument] | Any) -> Flow:
         """All hops of a MigrationMaker's output (a list or a reference to one), fanned out at run time."""
+        self.vineyard_settings
         j = attempt_frequencies_for_hops(migrations, self)
         j.name = f"{self.name} hops"
         return Flow([j], output=j.output, name=self.name)

@@ -16,13 +16,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from jobflow import Flow, Maker, job
+from pydantic import ValidationError
 from pymatgen.core import Structure
 
+from atomflow import validation as check
 from atomflow.documents.provenance import Provenance
 from atomflow.errors import InputError
 from atomflow.transport.analysis import analyse_transport
 from atomflow.transport.arrhenius import DEFAULT_TEMPERATURES
-from atomflow.transport.carriers import CarrierModel, check_temperatures
+from atomflow.transport.carriers import CarrierModel
 from atomflow.transport.document import HopKinetics, TransportDocument
 
 
@@ -154,12 +156,32 @@ class TransportMaker(Maker):
     stand_in: bool = False
 
     def __post_init__(self) -> None:
-        check_temperatures(self.temperatures)
-        check_temperatures([self.reference_temperature])
-        for c in self.carriers:
-            CarrierModel.model_validate(c)
-        if self.structural_site_fraction is not None and not 0 < self.structural_site_fraction <= 1:
-            raise InputError(f"structural_site_fraction must be in (0, 1], got {self.structural_site_fraction}.")
+        self._check_fields()
+
+    def _check_fields(self) -> None:
+        """Types, ranges and combinations of the fields (atomflow.validation); at construction, in make()."""
+        check.maker_fields(self)
+        check.element("species", self.species, "the element that hops, e.g. 'Na'")
+        check.numbers("extrinsic_densities_cm3", self.extrinsic_densities_cm3, "cm⁻³",
+                      "e.g. (1e17,) for NaCl (Etzel & Maurer)", each=check.positive, empty=True)
+        check.within("structural_site_fraction", self.structural_site_fraction, 0, 1, None,
+                     "the vacant fraction of the species' sites, or None", lo_open=True, none=True)
+        carriers = self.carriers
+        if not isinstance(carriers, (list, tuple)) or not all(isinstance(c, dict) for c in carriers):
+            check.fail("carriers", "a list of CarrierModel dicts", self.carriers,
+                       "e.g. [{'kind': 'extrinsic', 'density_cm3': 1e17}]")
+        for k, c in enumerate(self.carriers):
+            try:
+                CarrierModel.model_validate(c)
+            except ValidationError as exc:
+                why = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                raise InputError(f"carriers[{k}] = {check.show(c)} is not a carrier model ({why}); give "
+                                 "kind 'thermal', 'extrinsic' or 'structural' with its number.") from None
+        check.numbers("temperatures", self.temperatures, "K", "e.g. (300.0, 500.0)", each=check.positive)
+        check.positive("reference_temperature", self.reference_temperature, "K", "the default is 300.0")
+        check.positive("charge", self.charge, "e", "the carrier charge's magnitude, 1 for Na⁺")
+        check.positive("symprec", self.symprec, "Å", "the default is 0.1")
+        check.flag("correlation", self.correlation)
 
     def carrier_models(self) -> list[dict]:
         models = [CarrierModel(kind="extrinsic", density_cm3=n, source="given").model_dump()
@@ -172,6 +194,7 @@ class TransportMaker(Maker):
     def make(self, structure: Structure, migrations: Any, vacancy: Any | None = None,
              attempt_frequencies: Any | None = None) -> Flow:
         """One analysis job; ``migrations`` / ``attempt_frequencies`` are document lists or job outputs."""
+        self._check_fields()  # fields changed after construction are checked too, before any job
         if vacancy is None and not self.carrier_models():
             raise InputError("No carrier model: give a VacancyDocument (thermal carriers), "
                              "extrinsic_densities_cm3, structural_site_fraction or carriers.")

@@ -1,7 +1,9 @@
 """Chemical potentials of the removed species: pure functions of relaxed energies (eV).
 
-Three sources (the document's ``mu_source`` says which was used):
+Four sources (the document's ``mu_source`` says which was used):
 
+* ``host_bulk`` — μ = energy per atom of the relaxed host itself, for an elemental host (a vacancy in fcc
+  Cu: E_f = E_d − (N−1)/N·E_p); the default there.
 * ``bcc_Na`` — μ = energy per atom of relaxed bcc Na (the Na-rich limit when Na metal is the
   reservoir, e.g. a Na anode in contact with the alloy).
 * ``given`` — a number the user supplies (eV/atom).
@@ -30,6 +32,9 @@ from atomflow.errors import InputError
 
 #: Species treated as anions by the automatic Schottky rule and the "ionic host" notes.
 ANION_SPECIES = frozenset({"N", "P", "O", "S", "Se", "Te", "F", "Cl", "Br", "I"})
+
+#: Reference phases named in hints for the elements of the paper (others: "relaxed elemental X").
+_EXAMPLE_PHASE = {"Na": "bcc Na", "Sn": "β-Sn"}
 
 #: Tolerance (eV/atom) below which a phase counts as on the hull.
 HULL_TOL = 1e-6
@@ -74,8 +79,9 @@ def build_phase_diagram(
     references = {e.composition.elements[0] for e in pd_entries if e.composition.is_element}
     missing = sorted(str(el) for el in elements - references)
     if missing:
+        examples = ", ".join(_EXAMPLE_PHASE.get(el, f"relaxed elemental {el}") for el in missing)
         raise InputError(f"The hull needs an elemental reference phase for {', '.join(missing)}; add one "
-                         "(e.g. bcc Na, β-Sn) or use rich_limit_only() for a compound with one missing "
+                         f"({examples}) or use rich_limit_only() for a compound with one missing "
                          "reference.")
     return PhaseDiagram(pd_entries), pd_entries
 

@@ -20,12 +20,14 @@ from atomflow.vacancy.analysis import (
 from atomflow.vacancy.chempot import HULL_TOL, HullPhase
 from atomflow.vacancy.sites import VacancyCellSet
 
-#: "bcc_Na", "given", or "hull_<X>_rich" / "hull_<X>_poor" for removed species X (hull_Na_rich, hull_Na_poor).
+#: "host_bulk" (an elemental host's own relaxed bulk), "bcc_Na", "given", or "hull_<X>_rich" /
+#: "hull_<X>_poor" for removed species X (hull_Na_rich, hull_Na_poor).
 #: |E_f(larger) − E_f(main)| above which the size check flags the supercell as too small, eV (a common
 #: convergence target for defect energies; the quantity itself is ~0.4–4 eV here).
 SIZE_TOL = 0.1
 
-MuSource = Annotated[str, StringConstraints(pattern=r"^(bcc_Na|given|hull_[A-Z][a-z]?_(rich|poor))$")]
+MuSource = Annotated[str, StringConstraints(
+    pattern=r"^(host_bulk|bcc_Na|given|hull_[A-Z][a-z]?_(rich|poor))$")]
 
 
 class ChemicalPotential(BaseModel):
@@ -34,7 +36,8 @@ class ChemicalPotential(BaseModel):
     species: str = Field(description="Removed species.")
     mu: float = Field(description="Chemical potential used for the per-site E_f, eV/atom.")
     mu_source: MuSource = Field(
-        description="'bcc_Na' (relaxed bcc Na, same calculator), 'given' (user number), "
+        description="'host_bulk' (the elemental host's own relaxed bulk), 'bcc_Na' (relaxed bcc Na, same "
+                    "calculator), 'given' (user number), "
                     "'hull_<X>_rich' / 'hull_<X>_poor' (limit of the calculator's own convex hull).")
     mu_range: tuple[float | None, float] | None = Field(
         default=None, description="(X-poor, X-rich) limits of μ over which the host is stable, eV/atom; "
@@ -110,7 +113,8 @@ class VacancyDocument(BaseModel):
                                                           "vectors.")
     min_image_distance: float = Field(description="Shortest lattice translation of the supercell, Å.")
     mu: float = Field(description="Chemical potential of the removed species used for `e_f`, eV/atom.")
-    mu_source: MuSource = Field(description="Where `mu` came from: bcc_Na, given, hull_Na_rich, hull_Na_poor.")
+    mu_source: MuSource = Field(description="Where `mu` came from: host_bulk, bcc_Na, given, hull_<X>_rich, "
+                                                     "hull_<X>_poor.")
     mu_range: tuple[float | None, float] | None = Field(
         default=None, description="(Na-poor, Na-rich) μ over which the host is stable, eV/atom (hull only).")
     e_f_range: tuple[float | None, float] | None = Field(

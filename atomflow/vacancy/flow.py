@@ -14,12 +14,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
-import numpy as np
 from ase import Atoms
 from jobflow import Flow, JobConfig, Maker, OnMissing, Response, job
-from pymatgen.core import Element, Lattice, Structure
+from pymatgen.core import Lattice, Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
+from atomflow import validation as check
 from atomflow.calculators import CalculatorSpec, check_structure, formal_charges
 from atomflow.documents import RelaxDocument
 from atomflow.errors import IncompleteResultsError, InputError
@@ -31,6 +31,7 @@ from atomflow.run_settings import (
     SUPERCELL_MIN_LENGTH,
     RelaxSettings,
 )
+from atomflow.structures.supercell import supercell_matrix
 from atomflow.structures.validate import validate_structure
 from atomflow.vacancy.chempot import ANION_SPECIES, host_limits, rich_limit_only
 from atomflow.vacancy.document import ChemicalPotential, VacancyDocument
@@ -38,6 +39,8 @@ from atomflow.vacancy.sites import VacancyCellSet, distinct_sites, is_ionic_bina
 
 #: Bond lengths (Å, experimental gas-phase; NIST CCCBDB) of the X2 molecules used as anion references.
 DIATOMIC_BOND = {"N": 1.098, "O": 1.208, "F": 1.412, "Cl": 1.988, "S": 1.889, "Br": 2.281, "I": 2.666}
+#: Sources of μ (``chempot``); "auto" picks one from the host (:meth:`VacancyFormationMaker.chempot_for`).
+CHEMPOTS = ("auto", "host_bulk", "bcc_Na", "given", "hull")
 #: Cubic box edge (Å) for a molecule reference: > 2 × typical MLIP cutoffs (5–6 Å) + bond length.
 MOLECULE_BOX = 15.0
 
@@ -46,8 +49,10 @@ MOLECULE_BOX = 15.0
 class VacancyFormationMaker(Maker):
     """Formation energy of a vacancy of ``species`` (default Na) at every symmetry-distinct site.
 
-    Chemical potential (``chempot``): ``"auto"`` = ``"given"`` if ``mu`` is set, else ``"bcc_Na"``;
-    ``"bcc_Na"`` = relaxed bcc Na with the same calculator; ``"given"`` = ``mu`` (eV/atom);
+    Chemical potential (``chempot``): ``"auto"`` = ``"given"`` if ``mu`` is set, else ``"bcc_Na"`` for Na,
+    else ``"host_bulk"`` for an elemental host (fcc Cu with ``species="Cu"``: μ = energy per atom of the
+    relaxed host itself); ``"bcc_Na"`` = relaxed bcc Na with the same calculator; ``"given"`` = ``mu``
+    (eV/atom);
     ``"hull"`` = the calculator's own convex hull of ``hull_phases`` (None: bcc Na + the Na–Sn phases of
     :func:`atomflow.structures.na_sn_phases` for a Na–Sn host; bcc Na (+ X2 molecule if
     ``molecule_references``) for a Na–anion host). The per-site ``e_f`` uses the ``hull_limit`` end
@@ -69,7 +74,7 @@ class VacancyFormationMaker(Maker):
     calculator: CalculatorSpec | str | None = None  # None: settings.default_calculator
     species: str = "Na"
     mu: float | None = None  # eV/atom, with chempot "given"/"auto"
-    chempot: Literal["auto", "bcc_Na", "given", "hull"] = "auto"
+    chempot: Literal["auto", "host_bulk", "bcc_Na", "given", "hull"] = "auto"
     hull_limit: Literal["rich", "poor"] = "rich"
     hull_phases: list[Structure] | None = None
     molecule_references: bool = False
@@ -87,31 +92,9 @@ class VacancyFormationMaker(Maker):
     stand_in: bool = False
 
     def __post_init__(self) -> None:
-        try:
-            Element(self.species)
-        except ValueError as exc:
-            raise InputError(f"species must be an element symbol such as 'Na', got {self.species!r}.") from exc
-        if self.chempot not in ("auto", "bcc_Na", "given", "hull"):
-            raise InputError(f"chempot must be 'auto', 'bcc_Na', 'given' or 'hull', got {self.chempot!r}.")
-        if self.hull_limit not in ("rich", "poor"):
-            raise InputError(f"hull_limit must be 'rich' or 'poor', got {self.hull_limit!r}.")
-        if self.chempot == "given" and self.mu is None:
-            raise InputError("chempot='given' needs mu (eV/atom), e.g. the energy per atom of the "
-                             "reference phase.")
-        if self.mu is not None and self.chempot not in ("auto", "given"):
-            raise InputError(f"mu={self.mu} was given but chempot={self.chempot!r} computes μ; "
-                             "drop one of them.")
-        if self.mu is not None and not np.isfinite(self.mu):
-            raise InputError(f"mu must be a finite energy per atom (eV/atom), got {self.mu}.")
-        if self.chempot_mode == "bcc_Na" and self.species != "Na":
-            raise InputError(f"The default μ reference is bcc Na; for {self.species} give mu (eV/atom) or use "
-                             "chempot='hull' with hull_phases.")
-        if self.min_length <= 0 or self.max_atoms <= 0:
-            raise InputError(f"min_length (Å) and max_atoms must be positive, got {self.min_length}, "
-                             f"{self.max_atoms}.")
-        if self.size_check and self.size_check_min_length <= self.min_length:
-            raise InputError(f"size_check_min_length ({self.size_check_min_length} Å) must exceed min_length "
-                             f"({self.min_length} Å) to give a larger supercell.")
+        self._check_fields()
+        check.sub_maker("bulk_relax_maker", self.bulk_relax_maker, RelaxMaker)
+        check.sub_maker("defect_relax_maker", self.defect_relax_maker, RelaxMaker)
         if self.calculator is not None:
             self.calculator = CalculatorSpec.parse(self.calculator)
         common = {"calculator": self.calculator, "label": self.label, "stand_in": self.stand_in}
@@ -127,10 +110,82 @@ class VacancyFormationMaker(Maker):
         if not self.defect_relax_maker.relax_ions:
             raise InputError("defect_relax_maker is a static maker: vacancy cells must be relaxed (ions).")
 
+    def _check_fields(self) -> None:
+        """Types, ranges and combinations of the fields (atomflow.validation); at construction, in make()."""
+        check.maker_fields(self)
+        check.element("species", self.species, "the element whose vacancy is made, e.g. 'Na'")
+        check.one_of("chempot", self.chempot, CHEMPOTS, what="chempot")
+        check.one_of("hull_limit", self.hull_limit, ("rich", "poor"), what="hull_limit")
+        check.finite("mu", self.mu, "eV/atom", "give the energy per atom of the reference phase, or None",
+                     none=True)
+        if self.chempot == "given" and self.mu is None:
+            raise InputError("chempot='given' needs mu (eV/atom), e.g. the energy per atom of the "
+                             "reference phase.")
+        if self.mu is not None and self.chempot not in ("auto", "given"):
+            raise InputError(f"mu={self.mu} was given but chempot={self.chempot!r} computes μ; "
+                             "drop one of them.")
+        if self.chempot == "bcc_Na" and self.species != "Na":
+            raise InputError(f"chempot='bcc_Na' is a μ_Na reference, but species is {self.species!r}; use "
+                             f"chempot='auto' (an elemental {self.species} host: its own bulk), give mu "
+                             "(eV/atom) "
+                             f"or use chempot='hull' with an elemental {self.species} phase.")
+        if self.hull_phases is not None:
+            if not isinstance(self.hull_phases, (list, tuple)) or not all(
+                    isinstance(p, Structure) for p in self.hull_phases):
+                check.fail("hull_phases", "a list of pymatgen Structures or None", self.hull_phases,
+                           "give the relaxed-or-not phases of the hull, one elemental phase per element")
+            if self.chempot != "hull":
+                raise InputError(f"hull_phases were given but chempot={self.chempot!r}; use chempot='hull' "
+                                 "or drop hull_phases.")
+        check.flag("molecule_references", self.molecule_references)
+        check.positive("min_length", self.min_length, "Å",
+                       f"the shared supercell rule is {SUPERCELL_MIN_LENGTH}")
+        check.integer("max_atoms", self.max_atoms, 1, fix=f"the default is {SUPERCELL_MAX_ATOMS}")
+        check.flag("schottky", self.schottky, "None decides by the host (on for a binary with an anion)",
+                   none=True)
+        check.flag("size_check", self.size_check)
+        check.positive("size_check_min_length", self.size_check_min_length, "Å", "the default is 14.0")
+        if self.size_check and self.size_check_min_length <= self.min_length:
+            raise InputError(f"size_check_min_length ({self.size_check_min_length} Å) must exceed min_length "
+                             f"({self.min_length} Å) to give a larger supercell.")
+        check.positive("fmax", self.fmax, "eV/Å", f"the paper uses {PAPER_FMAX}")
+        check.integer("max_steps", self.max_steps, 0, fix=f"the default is {RELAX_MAX_STEPS}")
+        check.positive("symprec", self.symprec, "Å", "the default is 0.01")
+
+    def chempot_for(self, host: Structure) -> str:
+        """Where μ comes from for ``host``: ``chempot``, with "auto" resolved.
+
+        "auto": ``mu`` if given; else for Na, relaxed bcc Na ("bcc_Na", the paper's reference: for a bcc Na
+        host that is its own bulk); else, for an elemental host (fcc Cu), μ = energy per atom of its own
+        relaxed bulk ("host_bulk", the standard E_f = E_d − (N−1)/N·E_p). Anything else needs μ by hand or
+        the hull (the message says how).
+        """
+        elements = {el.symbol for el in host.composition.elements}
+        if self.chempot == "host_bulk" and elements != {self.species}:
+            raise InputError(f"chempot='host_bulk' takes μ_{self.species} from the host's own bulk, which "
+                             f"needs an elemental {self.species} host; {host.composition.reduced_formula} is "
+                             "not one. "
+                             f"Give mu (eV/atom) or use chempot='hull' with hull_phases.")
+        if self.chempot != "auto":
+            return self.chempot
+        if self.mu is not None:
+            return "given"
+        if self.species == "Na":
+            return "bcc_Na"
+        if elements == {self.species}:
+            return "host_bulk"
+        raise InputError(
+            f"No default μ_{self.species} for {host.composition.reduced_formula}: the automatic reference is "
+            f"the host's own bulk, which needs an elemental {self.species} host. Give mu (eV/atom, e.g. the "
+            "energy "
+            f"per atom of elemental {self.species} with the same calculator) or use chempot='hull' with "
+            f"hull_phases that include an elemental {self.species} phase.")
+
     @property
     def chempot_mode(self) -> str:
+        """``chempot`` with "auto" resolved as far as it can be without the host (see :meth:`chempot_for`)."""
         if self.chempot == "auto":
-            return "given" if self.mu is not None else "bcc_Na"
+            return "given" if self.mu is not None else "auto"
         return self.chempot
 
     def make(self, structure: Structure | Atoms) -> Flow:
@@ -138,6 +193,7 @@ class VacancyFormationMaker(Maker):
         if isinstance(structure, Atoms):
             structure = AseAtomsAdaptor.get_structure(structure)
         validate_structure(structure)  # bulk input: ordered, periodic, no overlapping atoms
+        self._check_fields()  # fields changed after construction are checked too, before any job
         spec = self.bulk_relax_maker.spec
         if self.defect_relax_maker.spec != spec:
             raise InputError(f"The bulk relaxation uses {spec.label} and the defect relaxations "
@@ -147,7 +203,11 @@ class VacancyFormationMaker(Maker):
         if self.species not in elements:
             raise InputError(f"The host {structure.composition.reduced_formula} has no {self.species}; "
                              f"choose species from {sorted(elements)}.")
-        mode = self.chempot_mode
+        mode = self.chempot_for(structure)
+        # the supercell rule fails now, not after the bulk relax
+        supercell_matrix(structure, min_length=self.min_length, max_atoms=self.max_atoms)
+        if self.size_check:
+            supercell_matrix(structure, min_length=self.size_check_min_length, max_atoms=self.max_atoms)
         schottky = is_ionic_binary(structure, self.species) if self.schottky is None else bool(self.schottky)
 
         bulk = self.bulk_relax_maker.make(structure)
@@ -157,6 +217,10 @@ class VacancyFormationMaker(Maker):
             note = f"μ_{self.species} = {self.mu:.6g} eV/atom given by the user."
             chempot: Any = ChemicalPotential(species=self.species, mu=float(self.mu), mu_source="given",
                                              notes=[note])
+        elif mode == "host_bulk":
+            chem = chempot_from_host(bulk.output, self.species)
+            jobs.append(chem)
+            chempot = chem.output
         elif mode == "bcc_Na":
             ref = replace(self.bulk_relax_maker, label="Na (bcc) reference", stand_in=False).make(_bcc_na())
             ref.name = "vacancy reference bcc Na"
@@ -200,6 +264,11 @@ class VacancyFormationMaker(Maker):
         """Phases of the hull besides the host, and the labels of those left out (the host's formula)."""
         host_formula = host.composition.reduced_formula
         elements = {el.symbol for el in host.composition.elements}
+        if elements == {self.species}:
+            raise InputError(f"chempot='hull' on the elemental host {host_formula}: its hull is its own "
+                             "bulk, so "
+                             f"μ_{self.species} is the energy per atom of relaxed {host_formula}; use "
+                             "chempot='auto' (μ from the host's own bulk) instead.")
         if self.hull_phases is not None:
             phases = [_Phase(f"{s.composition.reduced_formula} (given)", s) for s in self.hull_phases]
         elif elements <= {"Na", "Sn"}:
@@ -222,7 +291,10 @@ class VacancyFormationMaker(Maker):
         left_out = [p.label for p in phases if p.structure.composition.reduced_formula == host_formula]
         have = {p.structure.composition.elements[0].symbol for p in kept if p.structure.composition.is_element}
         if self.species not in have:
-            raise InputError(f"The hull phases have no elemental {self.species} phase; add one (e.g. bcc Na).")
+            example = "bcc Na" if self.species == "Na" else f"the relaxed elemental {self.species} crystal"
+            raise InputError(f"The hull phases have no elemental {self.species} phase; add one ({example}) "
+                             "to "
+                             "hull_phases.")
         missing = elements - have - {self.species}
         if missing and not (len(elements) == 2 and len(missing) == 1):
             raise InputError(f"The hull phases lack elemental references for {sorted(missing)}; add them.")
@@ -263,6 +335,17 @@ def chempot_from_reference(reference: RelaxDocument, species: str) -> ChemicalPo
         notes=[f"μ_{species} = energy per atom of bcc Na relaxed (cell + ions) with the same calculator "
                f"(a = {reference.structure.lattice.a:.4f} Å): the {species}-rich limit, Na metal as "
                "reservoir."])
+
+
+@job
+def chempot_from_host(host: RelaxDocument, species: str) -> ChemicalPotential:
+    """μ = energy per atom of the relaxed elemental host itself (cell + ions, the same calculator)."""
+    return ChemicalPotential(
+        species=species, mu=host.energy_per_atom, mu_source="host_bulk",
+        reference_energy_per_atom=host.energy_per_atom, converged=host.converged,
+        notes=[f"μ_{species} = energy per atom of the relaxed {host.structure.composition.reduced_formula} "
+               "host "
+               "itself (cell + ions, same calculator): E_f = E_d − (N−1)/N·E_p."])
 
 
 @job
@@ -434,5 +517,6 @@ def _finished_cells(cell_sets: list, runs: list) -> tuple[list, list, list[str],
     return out_sets, out_runs, failed, flags
 
 
-__all__ = ["VacancyFormationMaker", "chempot_from_hull", "chempot_from_reference", "generate_vacancy_cells",
-           "relax_vacancy_cells", "vacancy_formation_document"]
+__all__ = ["CHEMPOTS", "VacancyFormationMaker", "chempot_from_host", "chempot_from_hull",
+           "chempot_from_reference", "generate_vacancy_cells", "relax_vacancy_cells",
+           "vacancy_formation_document"]
