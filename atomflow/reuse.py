@@ -66,14 +66,17 @@ def function_name(function: Callable) -> str:
     return f"{function.__module__}:{function.__qualname__}"
 
 
-def reuse_key_hook(job_function: Callable) -> Callable[[Callable[..., str | None]], Callable[..., str | None]]:
+KeyFunction = Callable[..., "str | None"]
+
+
+def reuse_key_hook(job_function: Callable) -> Callable[[KeyFunction], KeyFunction]:
     """Register the function that computes ``job_function``'s cache key from its arguments.
 
     The job must compute its key through the same function, so the key told before the run is the key
     the run stores (one payload, :func:`cache_key`).
     """
 
-    def register(key_function: Callable[..., str | None]) -> Callable[..., str | None]:
+    def register(key_function: KeyFunction) -> KeyFunction:
         _KEY_HOOKS[function_name(job_function)] = key_function
         return key_function
 

@@ -16,7 +16,14 @@ from pymatgen.io.ase import AseAtomsAdaptor
 
 pytest.importorskip("jobflow_remote")
 
-from atomflow.cluster import ClusterConfig, ClusterError, Resources, job_states, submit_flow, write_project  # noqa: E402
+from atomflow.cluster import (  # noqa: E402
+    ClusterConfig,
+    ClusterError,
+    Resources,
+    job_states,
+    submit_flow,
+    write_project,
+)
 from atomflow.cluster.reuse import FLOW_KEY, flow_keys, resolve_flow  # noqa: E402
 from atomflow.elastic import ElasticMaker  # noqa: E402
 from atomflow.jobs import RelaxMaker, StaticMaker  # noqa: E402
@@ -62,7 +69,8 @@ def test_resubmitted_study_is_resolved_from_the_store_and_writes_nothing(store):
     again = resolve_flow(Flow([relax_then_static(), elastic_study()]), store)
     assert again.flow is None and again.sent == []  # nothing would reach a worker
     decisions = by_name(again)
-    assert set(decisions) == {"relax Cu", "static Cu", "elastic bulk relax", "relax_strained_cells", "fit_elastic"}
+    assert set(decisions) == {"relax Cu", "static Cu", "elastic bulk relax", "relax_strained_cells",
+                              "fit_elastic"}
     assert decisions["static Cu"].why.startswith("stored result ")  # its key, from the stored relaxed cell
     assert decisions["relax_strained_cells"].why.startswith("stored job ")  # a whole fan-out, by flow key
     assert store.docs_store.count() == n_docs  # the store gains nothing
@@ -72,11 +80,14 @@ def test_the_same_relaxation_in_another_flow_is_reused_by_its_key(store):
     run(resolve_flow(relax_then_static(), store), store)
     study = resolve_flow(elastic_study(), store)  # its bulk relax: same structure, calculator, settings
     assert by_name(study)["elastic bulk relax"].reused
-    assert not by_name(study)["relax_strained_cells"].reused  # never ran: sent, with the stored cell
-    (generator,) = [j for j, _ in study.flow.iterflow() if j.name == "relax_strained_cells"]
-    relaxed = store.query_one({"name": "relax Cu"}, load=True)["output"]["structure"]
-    assert generator.input_references == ()
-    assert np.allclose(generator.function_args[0].lattice.matrix, Structure.from_dict(relaxed).lattice.matrix)
+    assert by_name(study)["relax_strained_cells"].expanded  # its input is stored: its fan-out is made here
+    sent = {j.name: j for j, _ in study.flow.iterflow()}
+    assert sorted(sent) == ["elastic relax 1/3 xx-0.0100", "elastic relax 2/3 xx+0.0100",
+                            "elastic relax 3/3 yz-0.0100", "fit_elastic", "store_inputs"]
+    relaxed = Structure.from_dict(store.query_one({"name": "relax Cu"}, load=True)["output"]["structure"])
+    strained = sent["elastic relax 1/3 xx-0.0100"].function_args[0]
+    assert strained.lattice.a == pytest.approx(relaxed.lattice.a * 0.99, rel=1e-9)  # the stored cell strained
+    assert strained.lattice.b == pytest.approx(relaxed.lattice.b, rel=1e-9)
 
 
 def test_half_finished_study_sends_only_the_missing_half_with_the_stored_inputs(store):
@@ -94,7 +105,7 @@ def test_half_finished_study_sends_only_the_missing_half_with_the_stored_inputs(
     assert given.lattice.a != pytest.approx(3.62, abs=1e-3)  # the relaxed cell, not the input one
     run(resolution, store)
     static_out = store.query_one({"name": "static Cu"}, load=True)["output"]
-    assert max(abs(s) for s in static_out["stress"]) < 1e-3  # eV/Å³: the static of a relaxed cell has ~no stress
+    assert max(abs(s) for s in static_out["stress"]) < 1e-3  # eV/Å³: a relaxed cell has ~no stress
 
 
 def test_unconverged_results_are_sent_again_unless_reuse_flagged(store):
@@ -116,13 +127,28 @@ def test_another_calculator_and_no_reuse_send_everything(store):
     assert all(FLOW_KEY in j.metadata for j, _ in off.flow.iterflow())  # findable after this run
 
 
-def test_unfinished_fan_out_is_not_reused(store):
+def test_unfinished_fan_out_is_made_here_and_only_its_missing_jobs_are_sent(store):
     run(resolve_flow(elastic_study(), store), store)
-    store.docs_store.remove_docs({"name": "store_inputs"})  # as if a strained relaxation had not finished
-    decisions = by_name(resolve_flow(elastic_study(), store))
+    n_docs = store.docs_store.count()
+    # as if one strained relaxation had failed: it and the fan-out's collector are missing
+    store.docs_store.remove_docs({"name": {"$in": ["store_inputs", "elastic relax 2/3 xx+0.0100"]}})
+
+    resolution = resolve_flow(elastic_study(), store)
+    decisions = by_name(resolution)
     assert decisions["elastic bulk relax"].reused
-    assert not decisions["relax_strained_cells"].reused and "unfinished" in decisions["relax_strained_cells"].why
-    assert not decisions["fit_elastic"].reused
+    generator = decisions["relax_strained_cells"]
+    assert generator.expanded and "unfinished" in generator.why
+    assert decisions["elastic relax 1/3 xx-0.0100"].reused and decisions["elastic relax 3/3 yz-0.0100"].reused
+    sent = sorted(d.name for d in resolution.sent)
+    assert sent == ["elastic relax 2/3 xx+0.0100", "fit_elastic", "store_inputs"]
+    run(resolution, store)  # the collector keeps the generator's uuid: the fit reads the whole fan-out
+    assert store.docs_store.count() == n_docs - 2 + 3
+    fit = store.query_one({"name": "fit_elastic"}, sort={"completed_at": -1}, load=True)["output"]
+    c = np.array(fit["elastic_tensor_gpa"])  # fitted from all three strained cells: cubic Cu, C11 > C12 > 0
+    assert fit["mechanically_stable"] and np.allclose(c, c.T) and c[0, 0] > c[0, 1] > 0
+
+    again = resolve_flow(elastic_study(), store)
+    assert again.flow is None and by_name(again)["relax_strained_cells"].reused
 
 
 def test_flow_keys_follow_the_definition_not_the_job_ids():

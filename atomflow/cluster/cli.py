@@ -304,6 +304,8 @@ def submit(
                 for d in resolution.decisions:
                     if d.reused:
                         table.add_row(d.name, "—", "—", f"[green]reused[/]: {d.why}")
+                    elif d.expanded:
+                        table.add_row(d.name, "—", "—", f"run here: {d.why}")
                     else:
                         job_class = plan.classify(sent_jobs[d.uuid])
                         table.add_row(d.name, job_class, plan.config_for(job_class).worker, f"sent: {d.why}")
@@ -311,14 +313,15 @@ def submit(
                 console.print(_reuse_line(f"{workflow} with {label}", resolution, would=True))
                 continue
             for d in resolution.decisions:
-                mark = "[green]reused[/]" if d.reused else "sent  "
+                mark = "[green]reused[/]" if d.reused else "run here" if d.expanded else "sent  "
                 console.print(f"  {mark} {d.name} ({d.why})", soft_wrap=True)
             ids = submit_flow(resolution, project=proj.name, plan=plan, force=force)
             where = (
                 f" to project {proj.name} (db ids {ids[0]}–{ids[-1]}; heavy → {plan.heavy.worker}, "
                 f"light → {plan.light.worker})" if ids else ""
             )
-            console.print(_reuse_line(f"[bold]{workflow}[/] with {label}", resolution) + where, soft_wrap=True)
+            line = _reuse_line(f"[bold]{workflow}[/] with {label}", resolution)
+            console.print(line + where, soft_wrap=True)
         if not dry_run and total["sent"]:
             console.print(
                 "the runner sends them to the scheduler: `atomflow cluster runner start` if it is not up"
@@ -330,11 +333,12 @@ def submit(
 
 
 def _reuse_line(what: str, resolution: Any, would: bool = False) -> str:
-    reused, sent = len(resolution.reused), len(resolution.sent)
+    reused, sent, here = len(resolution.reused), len(resolution.sent), len(resolution.expanded)
     verb = "would be sent" if would else "sent"
+    fan_outs = f" ({here} fan-outs made here, their stored jobs counted as reused)" if here else ""
     if not sent:
-        return f"{what}: {reused} jobs reused from the store, nothing {verb}: every result is stored"
-    return f"{what}: {reused} jobs reused from the store, {sent} {verb}"
+        return f"{what}: {reused} jobs reused from the store, nothing {verb}: every result is stored" + fan_outs
+    return f"{what}: {reused} jobs reused from the store, {sent} {verb}{fan_outs}"
 
 
 def status(

@@ -14,7 +14,11 @@ from is resolved and the store holds its result:
   each reference to a parent replaced by the parent's flow key. The same workflow definition gives the same
   keys, and since a job is only looked up once its parents are resolved, its inputs are the stored ones.
   A generator (``Response(replace=…)``) is found with the output of its last run, i.e. its fan-out's
-  collected results; a fan-out that has not finished as a whole is not reused.
+  collected results.
+* a generator that is not found (its fan-out unfinished, a fan-out job failed, or it never ran) but whose
+  inputs are stored is run here (:data:`EXPANDABLE`: light planning code, seconds): the jobs it makes
+  join the walk and are looked up by their own keys, so only the missing strained cells, hops or
+  displaced cells are sent, with jobflow's collector of the fan-out (the generator's uuid, next index).
 
 A resolved job is left out of the flow that is sent, and the references of the jobs that remain are replaced
 by the stored values (what jobflow would have resolved on the worker). Nothing is written to the store: a
@@ -22,10 +26,10 @@ resubmission of a finished study adds no document and sends no job. Replacing jo
 considered: adding COMPLETED jobs to jobflow-remote's queue, or light jobs that return the stored document)
 would have needed a copy of each output under a new job id or a worker slot per reused job.
 
-Not reused: jobs made at run time by a generator that is sent (the strained cells of an elastic fan-out, the
-hops of a migration, the displaced cells of phonons) run on the worker without the store and are computed
-again, even where some of them are stored; a half-finished fan-out therefore runs again as a whole. Jobs
-that ran locally and are not keyed (fits, analyses) carry no flow key and are sent (they are light).
+Not reused: the fan-out of a generator that is sent (its inputs are not stored yet: a first submission)
+is made on the worker, without the store, and computed in full. Jobs that ran locally and are not keyed
+(fits, analyses) carry no flow key: they are sent (light jobs). Attempt-frequency jobs (atomflow.rates)
+have no key hook: made here in a fan-out, they are sent.
 
 Rules as in local runs: an unconverged keyed result is not reused, nor any result with ``converged: False``,
 ``flags``/``warnings`` or ``mechanically_stable: False`` anywhere in it, unless ``reuse_flagged``; a job
@@ -41,7 +45,7 @@ from typing import Any
 
 from monty.json import MontyDecoder, jsanitize
 
-from atomflow.reuse import key_hook
+from atomflow.reuse import function_name, key_hook
 
 #: The field of ``job.metadata`` (kept in the stored document and the queue) holding the job's flow key.
 FLOW_KEY = "atomflow_flow_key"
@@ -56,6 +60,7 @@ class JobDecision:
     reused: bool
     why: str
     flow_key: str
+    expanded: bool = False  # a generator run here: its fan-out's jobs have their own decisions
 
 
 @dataclass
@@ -71,10 +76,16 @@ class Resolution:
 
     @property
     def sent(self) -> list[JobDecision]:
-        return [d for d in self.decisions if not d.reused]
+        return [d for d in self.decisions if not d.reused and not d.expanded]
+
+    @property
+    def expanded(self) -> list[JobDecision]:
+        return [d for d in self.decisions if d.expanded]
 
 
-def resolve_flow(flow: Any, store: Any | None, *, reuse: bool = True, reuse_flagged: bool = False) -> Resolution:
+def resolve_flow(
+    flow: Any, store: Any | None, *, reuse: bool = True, reuse_flagged: bool = False
+) -> Resolution:
     """Stamp flow keys on every job and, with ``reuse``, resolve from ``store`` (a connected JobStore).
 
     The jobs of ``flow`` that are sent get the stored values in place of references to resolved jobs.
@@ -91,25 +102,78 @@ def resolve_flow(flow: Any, store: Any | None, *, reuse: bool = True, reuse_flag
     names = {job.uuid: job.name for job in jobs}
     known: dict[str, Any] = {}  # uuid → stored output (decoded)
     decisions = []
-    for job in jobs:
+    todo, remaining = list(jobs), []
+    while todo:
+        job = todo.pop(0)
         job.metadata[FLOW_KEY] = keys[job.uuid]
         if not reuse or store is None:
             decisions.append(JobDecision(job.name, job.uuid, False, "reuse off", keys[job.uuid]))
+            remaining.append(job)
             continue
         _fill_known(job, known)
         waiting = sorted({names.get(r.uuid, r.uuid) for r in job.input_references if r.uuid not in known})
         if waiting:
-            decisions.append(JobDecision(job.name, job.uuid, False, f"needs {', '.join(waiting)}", keys[job.uuid]))
+            why = f"needs {', '.join(waiting)}"
+            decisions.append(JobDecision(job.name, job.uuid, False, why, keys[job.uuid]))
+            remaining.append(job)
             continue
         found, why = _stored_output(job, keys[job.uuid], store, reuse_flagged)
         if found is not None:
             known[job.uuid] = found
-        decisions.append(JobDecision(job.name, job.uuid, found is not None, why, keys[job.uuid]))
-    remaining = [job for job in jobs if job.uuid not in known]
+            decisions.append(JobDecision(job.name, job.uuid, True, why, keys[job.uuid]))
+            continue
+        made = expand_generator(job) if function_name(job.function) in EXPANDABLE else None
+        if made:
+            # its fan-out joins the walk: each of its jobs is looked up like the others
+            new_keys = flow_keys(made)
+            new_keys[job.uuid] = keys[job.uuid]  # the fan-out's collector keeps the generator's uuid and key
+            keys.update(new_keys)
+            names.update({j.uuid: j.name for j in made})
+            why = f"{why}; fan-out of {len(made) - 1} made here"
+            decisions.append(JobDecision(job.name, job.uuid, False, why, keys[job.uuid], expanded=True))
+            todo[:0] = made
+            continue
+        decisions.append(JobDecision(job.name, job.uuid, False, why, keys[job.uuid]))
+        remaining.append(job)
     for job in remaining:
         job.hosts = []  # leaves its old flow, joins the flat one that is sent
     sent = Flow(remaining, name=flow.name) if remaining else None
     return Resolution(flow=sent, decisions=decisions)
+
+
+#: Generators (``Response(replace=…)``) run here when their inputs are stored but their fan-out is not
+#: (or not all of it): light planning code; each job they make is then looked up by its own key.
+EXPANDABLE: tuple[str, ...] = (
+    "atomflow.elastic.flow:relax_strained_cells",
+    "atomflow.vacancy.flow:relax_vacancy_cells",
+    "atomflow.neb.flow:generate_migration_hops",
+    "atomflow.phonons.flow:run_phonon_displacements",
+    "atomflow.rates.flow:attempt_frequencies_for_hops",
+)
+
+
+def expand_generator(job: Any) -> list[Any] | None:
+    """Run a generator whose inputs are all values; its replacement's jobs in order, or None.
+
+    The last job is jobflow's collector of the fan-out, with the generator's uuid (index + 1), so the
+    generator's dependants read the fan-out's outputs as they would after a run on a worker. A generator
+    that fails here is sent as it is (it fails on the worker with its own error, or succeeds there).
+    """
+    from jobflow import JobStore
+    from maggma.stores import MemoryStore
+
+    from atomflow.cluster.submit import quiet_iterflow
+
+    scratch = JobStore(MemoryStore(), additional_stores={"data": MemoryStore()})
+    scratch.connect()
+    try:
+        response = job.run(scratch)
+    except Exception:  # noqa: BLE001 - sent unchanged, the worker reports the error
+        return None
+    if response is None or response.replace is None:
+        return None
+    with quiet_iterflow():
+        return [j for j, _ in response.replace.iterflow()]
 
 
 def flow_keys(jobs: list[Any]) -> dict[str, str]:
@@ -193,14 +257,15 @@ def _stored_output(job: Any, flow_key: str, store: Any, reuse_flagged: bool) -> 
         doc = find_stored(store, key, converged_only=not reuse_flagged)
         if doc is None:
             flagged = find_stored(store, key, converged_only=False)
-            return None, ("stored result not converged (--reuse-flagged reuses it)" if flagged else "not stored")
+            return None, "stored result not converged (--reuse-flagged reuses it)" if flagged else "not stored"
         how = f"result {key[:12]}"
         raw = output = doc["output"]
     else:
         hit = store.query_one({f"metadata.{FLOW_KEY}": flow_key}, properties=["uuid"],
                               sort={"completed_at": -1})
         if hit is None:
-            return None, "not stored" if key_hook(job.function) is None else "not stored (no key before it runs)"
+            keyed = key_hook(job.function) is not None
+            return None, "not stored (no key before it runs)" if keyed else "not stored"
         # the last run of that job: a generator's is its fan-out's collected output (references resolved)
         try:
             output = store.get_output(hit["uuid"], which="last", load=True)

@@ -99,7 +99,10 @@ def submit_flow(
 
     proj = load_project(project)
     plan = plan or resource_plan(proj, worker, heavy_worker, light_worker)
-    resolution = flow if isinstance(flow, Resolution) else resolve_submission(flow, proj.name, reuse, reuse_flagged)
+    if isinstance(flow, Resolution):
+        resolution = flow
+    else:
+        resolution = resolve_submission(flow, proj.name, reuse, reuse_flagged)
     if resolution.flow is None:
         return []
     flow = resolution.flow

@@ -83,7 +83,7 @@ class RelaxMaker(Maker):
         return CalculatorSpec.parse(self.calculator or get_settings().default_calculator)
 
     def reuse_key(self, structure: Structure) -> str:
-        """The key :meth:`make`'s result is stored under (label/stand_in: they are printed next to the number)."""
+        """The key :meth:`make`'s result is stored under (label, stand_in: printed next to the number)."""
         settings = {**self.run_settings.key_dict(), **self.extra_settings}
         return cache_key("relax", structure, self.spec, settings, label=self.label, stand_in=self.stand_in)
 

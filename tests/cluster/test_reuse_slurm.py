@@ -62,7 +62,8 @@ def workflows(cluster, tmp_path_factory):
 def store_docs(cluster) -> dict[str, dict]:
     store = open_store(cluster.store)
     try:
-        return {(d["uuid"], d["index"]): d for d in store.query({}, properties=["uuid", "index", "name", "output"])}
+        docs = store.query({}, properties=["uuid", "index", "name", "output"])
+        return {(d["uuid"], d["index"]): d for d in docs}
     finally:
         store.close()
 
