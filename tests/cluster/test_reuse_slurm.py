@@ -124,6 +124,31 @@ def test_second_calculator_runs_only_its_own_jobs_and_double_submission_stops(cl
     assert calculators == {"lj"}
 
 
+def test_a_lost_strained_cell_is_the_only_one_computed_again(cluster, workflows):
+    import json
+
+    store = open_store(cluster.store)
+    try:  # as if one strained relaxation of the emt study had failed: it and the fan-out's collector are gone
+        (lost,) = [d for d in store.query({"name": "elastic relax 2/3 xx+0.0100"}, properties=["uuid", "output"])
+                   if d["output"]["provenance"]["calculator"]["name"] == "emt"]
+        collectors = [d["uuid"] for d in store.query({"name": "store_inputs"}, properties=["uuid", "output"])
+                      if lost["uuid"] in json.dumps(d["output"])]
+        assert len(collectors) == 1
+        store.docs_store.remove_docs({"uuid": {"$in": [lost["uuid"], collectors[0]]}})
+    finally:
+        store.close()
+    before = {r.db_id for r in cluster.rows()}
+    out = submit(cluster, "cu_study", "-c", "emt").stdout
+    assert "run here relax_strained_cells" in out and "reused elastic relax 1/3 xx-0.0100" in out
+    assert "5 jobs reused from the store, 3 sent (1 fan-outs made here" in out
+    rows = [r for r in cluster.wait() if r.db_id not in before]
+    assert sorted(r.name for r in rows) == ["elastic relax 2/3 xx+0.0100", "fit_elastic", "store_inputs"]
+    assert all(r.state == "COMPLETED" for r in rows), [(r.name, r.state, r.error_line) for r in rows]
+    assert "nothing sent" in submit(cluster, "cu_study", "-c", "emt").stdout  # the collector is found again
+    (elastic,) = Results(cluster.store).elastic(formula="Cu", calculator="emt")  # listed once
+    assert elastic.mechanically_stable
+
+
 def test_study_half_finished_locally_sends_only_the_missing_half(cluster, workflows, monkeypatch):
     from atomflow.workflows import load_workflow
 
