@@ -173,3 +173,14 @@ def test_double_submission_stops_unless_forced(tmp_path, monkeypatch):
     submit_flow(relax_then_static("lj"))  # another calculator: other jobs
     assert len(submit_flow(relax_then_static(), force=True)) == 2
     assert len(job_states()) == 6
+
+
+def test_flags_anywhere_in_a_stored_output_stop_its_reuse():
+    from atomflow.cluster.reuse import output_flags
+
+    relaxed = {"converged": True, "flags": []}
+    assert output_flags({"plan": {}, "results": [relaxed, relaxed]}) == []
+    assert output_flags({"results": [relaxed, None]}) == ["a fan-out job failed"]  # a failed deformation
+    assert output_flags([{"converged": False}]) == ["not converged"]
+    assert output_flags({"mechanically_stable": False, "warnings": ["residual 40 %"]}) == [
+        "mechanically unstable", "residual 40 %"]
