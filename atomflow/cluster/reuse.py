@@ -6,9 +6,10 @@ jobs cannot see the store, so `atomflow submit` (which can) decides before anyth
 Design. The flow is walked in jobflow's order (parents first). A job is *resolved* when every job it reads
 from is resolved and the store holds its result:
 
-* a keyed job (relax/static, CI-NEB band, phonon forces: :func:`atomflow.reuse.reuse_key_hook`) computes its
-  cache key from its arguments with the parents' stored outputs filled in, and is found by
-  ``output.cache_key``: the local rule, so results of local runs, of other studies and of other flows count;
+* a keyed job (relax/static, CI-NEB band, phonon forces, attempt frequency:
+  :func:`atomflow.reuse.reuse_key_hook`) computes its cache key from its arguments, the parents' stored
+  outputs filled in, and is found by ``output.cache_key``: the local rule, so results of local runs, of
+  other studies and of other flows count;
 * every other job (generators, fits, analyses) is found by its *flow key*, stamped into ``job.metadata`` at
   each submission and kept by jobflow in the stored document: a hash of the job's function and arguments,
   each reference to a parent replaced by the parent's flow key. The same workflow definition gives the same
@@ -28,8 +29,7 @@ would have needed a copy of each output under a new job id or a worker slot per 
 
 Not reused: the fan-out of a generator that is sent (its inputs are not stored yet: a first submission)
 is made on the worker, without the store, and computed in full. Jobs that ran locally and are not keyed
-(fits, analyses) carry no flow key: they are sent (light jobs). Attempt-frequency jobs (atomflow.rates)
-have no key hook: made here in a fan-out, they are sent.
+(fits, analyses) carry no flow key: they are sent (light jobs).
 
 Rules as in local runs: an unconverged keyed result is not reused, nor any result with ``converged: False``,
 ``flags``/``warnings`` or ``mechanically_stable: False`` anywhere in it, unless ``reuse_flagged``; a job
@@ -235,7 +235,10 @@ def submission_key(job: Any) -> str | None:
         return None
     owner = getattr(job.function, "__self__", None)
     args = (owner, *job.function_args) if owner is not None else tuple(job.function_args)
-    return hook(*args, **job.function_kwargs)
+    try:
+        return hook(*args, **job.function_kwargs)
+    except Exception:  # noqa: BLE001 - bad inputs: the job is sent and fails on the worker with its own error
+        return None
 
 
 def _contains(value: Any, kind: type) -> bool:
