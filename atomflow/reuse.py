@@ -4,6 +4,10 @@ A job computes :func:`cache_key` from what determines its result; before running
 (exposed by jobflow to jobs created with ``expose_store``) for an output with that key, and returns it
 if found. A re-run of a finished study, or of a study killed half-way, therefore recomputes nothing
 that had finished; the reused output is stored again under the new job's id.
+
+A keyed job can also state its key before it runs (:func:`reuse_key_hook`): `atomflow submit` computes it
+from the job's arguments once they are known and resolves the job from the store instead of sending it
+(:mod:`atomflow.cluster.reuse`; compute jobs on a cluster cannot see the store).
 """
 
 from __future__ import annotations
@@ -50,6 +54,52 @@ def cache_key(kind: str, structure: Any, spec: Any, settings: dict[str, Any], **
     return hashlib.sha256(text.encode()).hexdigest()
 
 
+#: "module:qualname" of a job function → the key its result is stored under, from the job's arguments
+#: (``self`` first for a Maker's ``make``); None where it cannot be told before the job runs.
+_KEY_HOOKS: dict[str, Callable[..., str | None]] = {}
+
+
+def function_name(function: Callable) -> str:
+    """``module:qualname`` of a job function (a ``@job`` wrapper, a bound method or a plain function)."""
+    function = getattr(function, "original", function)
+    function = getattr(function, "__func__", function)
+    return f"{function.__module__}:{function.__qualname__}"
+
+
+KeyFunction = Callable[..., "str | None"]
+
+
+def reuse_key_hook(job_function: Callable) -> Callable[[KeyFunction], KeyFunction]:
+    """Register the function that computes ``job_function``'s cache key from its arguments.
+
+    The job must compute its key through the same function, so the key told before the run is the key
+    the run stores (one payload, :func:`cache_key`).
+    """
+
+    def register(key_function: KeyFunction) -> KeyFunction:
+        _KEY_HOOKS[function_name(job_function)] = key_function
+        return key_function
+
+    return register
+
+
+def key_hook(job_function: Callable) -> Callable[..., str | None] | None:
+    """The registered key function of a job function, or None (the job is not keyed before it runs)."""
+    return _KEY_HOOKS.get(function_name(job_function))
+
+
+def find_stored(store: Any, key: str, *, converged_only: bool = True) -> dict[str, Any] | None:
+    """The newest stored job document whose output has ``cache_key == key`` (output loaded, not decoded).
+
+    ``converged_only``: the rule of local runs, an unconverged result is not reused.
+    """
+    query: dict[str, Any] = {"output.cache_key": key}
+    if converged_only:
+        query["output.converged"] = True
+    return store.query_one(query, properties=["output", "uuid", "index", "metadata"],
+                           sort={"completed_at": -1}, load=True)
+
+
 def reuse_or_compute(key: str, compute: Callable[[], T]) -> T:
     """Return the stored output with ``cache_key == key`` if the running job can see one, else compute it.
 
@@ -86,8 +136,7 @@ def find_cached(key: str) -> Any | None:
     if store is None:
         return None
     try:
-        doc = store.query_one({"output.cache_key": key, "output.converged": True},
-                              properties=["output"], sort={"completed_at": -1}, load=True)
+        doc = find_stored(store, key)
     except sqlite3.DatabaseError as exc:  # a damaged file: computing on would write into it
         raise StoreError(f"The results store cannot be read ({exc}); stopping before anything is written. "
                          "Run `atomflow store check`, restore the file or start a new store.") from exc

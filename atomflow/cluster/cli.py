@@ -238,7 +238,9 @@ def check(
         from atomflow.cluster.submit import submit_flow
 
         target = worker or atomflow_metadata(load_project(project))["heavy_worker"]
-        ids = submit_flow(check_worker(calculator, list(path or [])), project=project, worker=target)
+        # a check must run: not resolved from the store, not stopped by an earlier check still queued
+        ids = submit_flow(check_worker(calculator, list(path or [])), project=project, worker=target,
+                          reuse=False, force=True)
         console.print(f"check job {ids[0]} submitted to worker {target}; `atomflow status` shows its result")
     except AtomflowError as exc:
         _fail(exc)
@@ -259,20 +261,42 @@ def submit(
     worker: Optional[str] = typer.Option(None, help="Send every job to this worker (no heavy/light split)."),
     heavy_worker: Optional[str] = typer.Option(None, help="Worker for relaxations, statics, CI-NEB."),
     light_worker: Optional[str] = typer.Option(None, help="Worker for generate/fit/analyse jobs."),
-    dry_run: bool = typer.Option(False, help="Show which worker each job would go to; submit nothing."),
+    dry_run: bool = typer.Option(
+        False, help="Show which jobs are reused from the store and where the others would go; submit nothing."
+    ),
+    no_reuse: bool = typer.Option(
+        False, "--no-reuse", help="Send every job, even those whose results are in the store."
+    ),
+    reuse_flagged: bool = typer.Option(
+        False, "--reuse-flagged", help="Also reuse stored results that are flagged or not converged."
+    ),
+    force: bool = typer.Option(
+        False, "--force", help="Submit even if jobs of this workflow are already queued or running."
+    ),
 ) -> None:
-    """Submit a workflow to the cluster project's queue (the runner sends it to the scheduler)."""
+    """Submit a workflow to the cluster project's queue (the runner sends it to the scheduler).
+
+    Jobs whose results are already in the results store (same structure, calculator, settings; converged,
+    unflagged) are taken from it and not sent; their dependants receive the stored outputs.
+    """
     try:
         from atomflow.calculators.registry import model_checks_deferred_to
         from atomflow.cli import split_calculators, structure_files
         from atomflow.cluster.project import load_project
-        from atomflow.cluster.submit import flows_built_for, quiet_iterflow, resource_plan, submit_flow
+        from atomflow.cluster.submit import (
+            flows_built_for,
+            quiet_iterflow,
+            resolve_submission,
+            resource_plan,
+            submit_flow,
+        )
         from atomflow.settings import get_settings
         from atomflow.workflows import flow_builder
 
         make_flow = flow_builder(workflow, structure_files(structure, more_structures), species)
         proj = load_project(project)
         plan = resource_plan(proj, worker, heavy_worker, light_worker)
+        total = {"reused": 0, "sent": 0}
         for spec in split_calculators(calculator):
             with flows_built_for(proj, plan) as host:
                 flow = make_flow(spec)
@@ -282,31 +306,59 @@ def submit(
                 named = spec or get_settings().default_calculator
                 console.print(f"{label}: its model is read on {deferred}, not here; the jobs check its "
                               f"elements there (`atomflow cluster check -c {named}` tries it first)")
+            resolution = resolve_submission(flow, proj.name, reuse=not no_reuse, reuse_flagged=reuse_flagged)
+            total["reused"] += len(resolution.reused)
+            total["sent"] += len(resolution.sent)
             if dry_run:
                 table = Table(
                     "job",
                     "class",
                     "worker",
+                    "reuse",
                     title=f"{workflow} with {label} (jobs made at run time follow the same rules)",
                 )
-                with quiet_iterflow():
-                    jobs = [job for job, _ in flow.iterflow()]
-                for job in jobs:
-                    job_class = plan.classify(job)
-                    table.add_row(job.name, job_class, plan.config_for(job_class).worker)
+                sent_jobs = {}
+                if resolution.flow is not None:
+                    with quiet_iterflow():
+                        sent_jobs = {job.uuid: job for job, _ in resolution.flow.iterflow()}
+                for d in resolution.decisions:
+                    if d.reused:
+                        table.add_row(d.name, "—", "—", f"[green]reused[/]: {d.why}")
+                    elif d.expanded:
+                        table.add_row(d.name, "—", "—", f"run here: {d.why}")
+                    else:
+                        job_class = plan.classify(sent_jobs[d.uuid])
+                        table.add_row(d.name, job_class, plan.config_for(job_class).worker, f"sent: {d.why}")
                 console.print(table)
+                console.print(_reuse_line(f"{workflow} with {label}", resolution, would=True))
                 continue
-            ids = submit_flow(flow, project=proj.name, plan=plan)
-            console.print(
-                f"[bold]{workflow}[/] with {label}: {len(ids)} jobs submitted to project {proj.name} "
-                f"(db ids {ids[0]}–{ids[-1]}; heavy → {plan.heavy.worker}, light → {plan.light.worker})"
+            for d in resolution.decisions:
+                mark = "[green]reused[/]" if d.reused else "run here" if d.expanded else "sent  "
+                console.print(f"  {mark} {d.name} ({d.why})", soft_wrap=True)
+            ids = submit_flow(resolution, project=proj.name, plan=plan, force=force)
+            where = (
+                f" to project {proj.name} (db ids {ids[0]}–{ids[-1]}; heavy → {plan.heavy.worker}, "
+                f"light → {plan.light.worker})" if ids else ""
             )
-        if not dry_run:
+            line = _reuse_line(f"[bold]{workflow}[/] with {label}", resolution)
+            console.print(line + where, soft_wrap=True)
+        if not dry_run and total["sent"]:
             console.print(
                 "the runner sends them to the scheduler: `atomflow cluster runner start` if it is not up"
             )
+        if split_calculators(calculator)[1:]:
+            console.print(f"in all: {total['reused']} jobs reused from the store, {total['sent']} sent")
     except AtomflowError as exc:
         _fail(exc)
+
+
+def _reuse_line(what: str, resolution: Any, would: bool = False) -> str:
+    reused, sent, here = len(resolution.reused), len(resolution.sent), len(resolution.expanded)
+    verb = "would be sent" if would else "sent"
+    fan_outs = f" ({here} fan-outs made here, their stored jobs counted as reused)" if here else ""
+    if not sent:
+        return f"{what}: {reused} jobs reused from the store, nothing {verb}: every result is stored" + fan_outs
+    return f"{what}: {reused} jobs reused from the store, {sent} {verb}{fan_outs}"
 
 
 def status(

@@ -7,7 +7,8 @@
 
 The project is read from its file each call (:func:`atomflow.cluster.project.load_project`); submission is
 jobflow-remote's own (``JobController.add_flow``, what ``jobflow_remote.submit_flow`` calls) with the same
-checks, so an environment changed after import (a test, a second project) is honoured.
+checks, so an environment changed after import (a test, a second project) is honoured. Before that, jobs
+whose results are already in the results store are resolved from it and not sent (:mod:`.reuse`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 from atomflow.cluster.errors import ClusterError
 from atomflow.cluster.project import atomflow_metadata, job_controller, load_project
 from atomflow.cluster.resources import ResourcePlan, RunConfig
+from atomflow.cluster.reuse import FLOW_KEY, Resolution, resolve_flow
 
 #: States from which a job is retried (REMOTE_ERROR: the runner gave up on a transfer or submission) or
 #: rerun (FAILED: the job itself raised).
@@ -75,6 +77,27 @@ def flows_built_for(project: Any, plan: ResourcePlan) -> Iterator[str | None]:
         yield host
 
 
+def resolve_submission(
+    flow: Any, project: str | None = None, reuse: bool = True, reuse_flagged: bool = False
+) -> Resolution:
+    """What of ``flow`` is resolved from the project's results store and what is sent (:mod:`.reuse`)."""
+    proj = load_project(project)
+    if not reuse:
+        return resolve_flow(flow, None, reuse=False)
+    try:
+        store = proj.get_jobstore()
+        store.connect()
+    except Exception as exc:
+        raise ClusterError(
+            f"The results store of project {proj.name!r} cannot be read to reuse stored results ({exc}); "
+            "fix it or submit with --no-reuse (everything is computed)."
+        ) from exc
+    try:
+        return resolve_flow(flow, store, reuse=True, reuse_flagged=reuse_flagged)
+    finally:
+        store.close()
+
+
 def submit_flow(
     flow: Any,
     project: str | None = None,
@@ -83,17 +106,29 @@ def submit_flow(
     light_worker: str | None = None,
     plan: ResourcePlan | None = None,
     priority: int = 0,
+    reuse: bool = True,
+    reuse_flagged: bool = False,
+    force: bool = False,
 ) -> list[str]:
     """Add ``flow`` to the project's queue, jobs routed by ``plan`` (default: :func:`resource_plan`).
 
-    Returns the db ids of the jobs. Nothing runs until a runner (``atomflow cluster runner start``) is up.
+    Jobs whose results are in the results store are not sent (``reuse``, ``reuse_flagged``:
+    :func:`resolve_submission`; ``flow`` may be its :class:`Resolution`). A job already waiting, queued or
+    running in the project (same flow key: same workflow, calculator, settings) stops the submission with a
+    :class:`ClusterError` unless ``force``. Returns the db ids of the jobs sent (none: everything was stored).
+    Nothing runs until a runner (``atomflow cluster runner start``) is up.
     """
-    from jobflow.core.flow import get_flow
     from jobflow_remote.remote.data import check_additional_stores
 
     proj = load_project(project)
     plan = plan or resource_plan(proj, worker, heavy_worker, light_worker)
-    flow = get_flow(flow)
+    if isinstance(flow, Resolution):
+        resolution = flow
+    else:
+        resolution = resolve_submission(flow, proj.name, reuse, reuse_flagged)
+    if resolution.flow is None:
+        return []
+    flow = resolution.flow
     plan.apply(flow)
     jobstore = proj.get_jobstore()
     with quiet_iterflow():
@@ -107,10 +142,31 @@ def submit_flow(
             )
     jc = job_controller(proj.name)
     try:
+        if not force:
+            _refuse_double_submission(jc, proj.name, [job.metadata[FLOW_KEY] for job in jobs])
         with quiet_iterflow():
             return jc.add_flow(flow=flow, worker=plan.light.worker, priority=priority)
     finally:
         jc.close()
+
+
+#: Queue states of a job that has not finished: a second copy of it would run twice.
+UNFINISHED = ("WAITING", "READY", "CHECKED_OUT", "UPLOADED", "SUBMITTED", "RUNNING", "RUN_FINISHED",
+              "DOWNLOADED", "BATCH_SUBMITTED", "BATCH_RUNNING", "PAUSED")
+
+
+def _refuse_double_submission(jc: Any, project: str, keys: list[str]) -> None:
+    query = {f"job.metadata.{FLOW_KEY}": {"$in": keys}, "state": {"$in": list(UNFINISHED)}}
+    found = list(jc.jobs.find(query, {"db_id": 1, "state": 1, "job.name": 1}))
+    if found:
+        found.sort(key=lambda d: _numeric(d["db_id"]))
+        shown = ", ".join(f"{d['db_id']} {d['job']['name']!r} {d['state']}" for d in found[:5])
+        more = f" and {len(found) - 5} more" if len(found) > 5 else ""
+        raise ClusterError(
+            f"{len(found)} jobs of this workflow with this calculator are already queued or running in "
+            f"project {project!r} ({shown}{more}); submitting again would run them twice. Wait for them "
+            "(`atomflow status`), or pass --force to submit anyway."
+        )
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from atomflow import validation as check
 from atomflow.calculators import CalculatorSpec, check_structure
 from atomflow.documents import Provenance, RelaxDocument
 from atomflow.jobs.ase_run import RunResult, relax
-from atomflow.reuse import cache_key, reuse_or_compute
+from atomflow.reuse import cache_key, reuse_key_hook, reuse_or_compute
 from atomflow.run_settings import PAPER_FMAX, RELAX_MAX_STEPS, RELAX_OPTIMIZER, RelaxSettings
 from atomflow.settings import get_settings
 
@@ -85,6 +85,11 @@ class RelaxMaker(Maker):
             return self.calculator
         return CalculatorSpec.parse(self.calculator or get_settings().default_calculator)
 
+    def reuse_key(self, structure: Structure) -> str:
+        """The key :meth:`make`'s result is stored under (label, stand_in: printed next to the number)."""
+        settings = {**self.run_settings.key_dict(), **self.extra_settings}
+        return cache_key("relax", structure, self.spec, settings, label=self.label, stand_in=self.stand_in)
+
     @job(config=JobConfig(expose_store=True))
     def make(self, structure: Structure) -> RelaxDocument:
         spec = self.spec
@@ -97,9 +102,13 @@ class RelaxMaker(Maker):
             return relax_document(result, structure, spec, relax_cell=run.relax_cell, fmax=run.fmax,
                                   settings=settings, label=self.label, stand_in=self.stand_in)
 
-        # label/stand_in are part of the key: they are printed next to the number.
-        key = cache_key("relax", structure, spec, settings, label=self.label, stand_in=self.stand_in)
-        return reuse_or_compute(key, compute)
+        return reuse_or_compute(self.reuse_key(structure), compute)
+
+
+@reuse_key_hook(RelaxMaker.make)
+def _relax_submission_key(maker: RelaxMaker, structure: Structure) -> str | None:
+    # calculator None is read from the settings of the machine the job runs on: not known at submission
+    return maker.reuse_key(structure) if maker.calculator is not None else None
 
 
 @dataclass

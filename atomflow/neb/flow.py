@@ -41,7 +41,7 @@ from atomflow.neb.hops import (
 )
 from atomflow.neb.path import INTERPOLATIONS
 from atomflow.neb.run import run_neb
-from atomflow.reuse import cache_key, reuse_or_compute, structure_fingerprint
+from atomflow.reuse import cache_key, reuse_key_hook, reuse_or_compute, structure_fingerprint
 from atomflow.run_settings import (
     NEB_INTERPOLATION,
     NEB_MAX_STEPS,
@@ -311,8 +311,16 @@ def run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec,
     A band already computed from the same end points, calculator and settings is reused.
     """
     settings = _neb_settings(settings)
-    key = cache_key("ci-neb", initial, calculator, settings.key_dict(), final=structure_fingerprint(final))
+    key = ci_neb_key(initial, final, calculator, settings)
     return reuse_or_compute(key, lambda: _run_ci_neb(initial, final, calculator, settings))
+
+
+@reuse_key_hook(run_ci_neb)
+def ci_neb_key(initial: Structure, final: Structure, calculator: CalculatorSpec,
+               settings: NEBSettings | dict[str, Any]) -> str:
+    """The key a band is stored under: end points, calculator, NEB settings."""
+    return cache_key("ci-neb", initial, calculator, _neb_settings(settings).key_dict(),
+                     final=structure_fingerprint(final))
 
 
 def _run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec, settings: NEBSettings

@@ -22,7 +22,7 @@ from atomflow.errors import InputError
 from atomflow.jobs.makers import RelaxMaker
 from atomflow.phonons.analysis import DISPLACEMENT, IMAGINARY_TOL_THZ, analyse_phonons, generate_displacements
 from atomflow.phonons.document import PhononDocument
-from atomflow.reuse import cache_key, reuse_or_compute
+from atomflow.reuse import cache_key, reuse_key_hook, reuse_or_compute
 from atomflow.settings import get_settings
 from atomflow.structures.supercell import supercell_matrix
 from atomflow.structures.validate import validate_structure
@@ -150,7 +150,13 @@ def compute_forces(structure: Structure, spec: CalculatorSpec) -> dict[str, Any]
         return {"energy": result.energy, "forces": np.asarray(result.forces).tolist(),
                 "n_calls": result.n_calls, "converged": True}
 
-    return reuse_or_compute(cache_key("static-forces", structure, spec, {}), compute)
+    return reuse_or_compute(forces_key(structure, spec), compute)
+
+
+@reuse_key_hook(compute_forces)
+def forces_key(structure: Structure, spec: CalculatorSpec) -> str:
+    """The key a displaced cell's forces are stored under: structure + calculator."""
+    return cache_key("static-forces", structure, spec, {})
 
 
 @job

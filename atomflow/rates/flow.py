@@ -24,7 +24,7 @@ from atomflow.rates.attempt import LOCAL_CUTOFF, VineyardSettings, attempt_frequ
 from atomflow.rates.document import AttemptFrequencyDocument
 from atomflow.rates.hessian import DELTA
 from atomflow.rates.vineyard import IMAGINARY_TOL_THZ
-from atomflow.reuse import cache_key, reuse_or_compute, structure_fingerprint
+from atomflow.reuse import cache_key, reuse_key_hook, reuse_or_compute, structure_fingerprint
 from atomflow.settings import get_settings
 
 
@@ -98,23 +98,10 @@ def attempt_frequencies_for_hops(migrations: list[Any], maker: AttemptFrequencyM
 @job(output_schema=AttemptFrequencyDocument, config=JobConfig(expose_store=True))
 def compute_attempt_frequency(migration: Any, maker: AttemptFrequencyMaker) -> AttemptFrequencyDocument:
     """Tight minimum, dimer-refined saddle, Hessians, Vineyard; reused by structures + calculator + settings."""
-    doc = migration if isinstance(migration, MigrationDocument) else MigrationDocument.model_validate(migration)
-    images = doc.image_structures
-    if not images:
-        raise InputError(f"Hop {doc.name!r}: the MigrationDocument has no image_structures (they live in the "
-                         "'data' store: load the output with load=True).")
-    ci = doc.climbing_image_index if doc.climbing_image_index is not None else doc.highest_image_index
-    if not 0 < ci < len(images) - 1:
-        raise InputError(f"Hop {doc.name!r}: the highest image is an end point (index {ci}); no saddle to refine.")
-    spec = CalculatorSpec.parse(maker.calculator or _spec_from_provenance(doc)
-                                or get_settings().default_calculator)
-    settings = maker.vineyard_settings
+    doc, images, ci, spec, settings, label, stand_in = _vineyard_inputs(migration, maker)
     lattice = images[0].lattice.matrix
     tangent = mic_displacements(images[ci - 1].cart_coords, images[ci + 1].cart_coords, lattice)
-    stand_in = doc.provenance.stand_in if maker.stand_in is None else maker.stand_in
-    label = maker.label or doc.provenance.structure_label
-    key = cache_key("vineyard", images[0], spec, settings.as_dict(), saddle=structure_fingerprint(images[ci]),
-                    moving_index=doc.moving_index, label=label, stand_in=stand_in)
+    key = vineyard_key(migration, maker)
 
     def compute() -> AttemptFrequencyDocument:
         r = attempt_frequency(images[0], images[ci], np.asarray(tangent), doc.moving_index, spec, settings)
@@ -131,6 +118,31 @@ def compute_attempt_frequency(migration: Any, maker: AttemptFrequencyMaker) -> A
             **r)
 
     return reuse_or_compute(key, compute)
+
+
+def _vineyard_inputs(migration: Any, maker: AttemptFrequencyMaker) -> tuple:
+    """(document, images, saddle index, calculator, settings, label, stand_in) of one hop, checked."""
+    doc = migration if isinstance(migration, MigrationDocument) else MigrationDocument.model_validate(migration)
+    images = doc.image_structures
+    if not images:
+        raise InputError(f"Hop {doc.name!r}: the MigrationDocument has no image_structures (they live in the "
+                         "'data' store: load the output with load=True).")
+    ci = doc.climbing_image_index if doc.climbing_image_index is not None else doc.highest_image_index
+    if not 0 < ci < len(images) - 1:
+        raise InputError(f"Hop {doc.name!r}: the highest image is an end point (index {ci}); no saddle to refine.")
+    spec = CalculatorSpec.parse(maker.calculator or _spec_from_provenance(doc)
+                                or get_settings().default_calculator)
+    stand_in = doc.provenance.stand_in if maker.stand_in is None else maker.stand_in
+    label = maker.label or doc.provenance.structure_label
+    return doc, images, ci, spec, maker.vineyard_settings, label, stand_in
+
+
+@reuse_key_hook(compute_attempt_frequency)
+def vineyard_key(migration: Any, maker: AttemptFrequencyMaker) -> str:
+    """The key an attempt frequency is stored under: end point, saddle, calculator, settings, label."""
+    doc, images, ci, spec, settings, label, stand_in = _vineyard_inputs(migration, maker)
+    return cache_key("vineyard", images[0], spec, settings.as_dict(), saddle=structure_fingerprint(images[ci]),
+                     moving_index=doc.moving_index, label=label, stand_in=stand_in)
 
 
 def _spec_from_provenance(doc: MigrationDocument) -> dict[str, Any] | None:

@@ -52,6 +52,12 @@ def _unavailable(reason: str):
     pytest.skip(f"local Slurm tests skipped: {reason}")
 
 
+@pytest.fixture(scope="session")
+def timings() -> dict[str, float]:
+    """Wall times a test wants printed in the run's summary line ("local Slurm: …")."""
+    return _TIMINGS
+
+
 @dataclass
 class LocalSlurm:
     conf: Path

@@ -62,7 +62,10 @@ def test_dynamic_fan_out_runs_heavy_and_light_jobs_where_they_belong(cluster, tm
     )
     cluster.env["ATOMFLOW_WORKFLOWS_DIR"] = str(workflows)
     before = {r.db_id for r in cluster.rows()}
-    out = cluster.cli("submit", "cu_elastic", "--calculator", "emt", "--project", cluster.name).stdout
+    # --no-reuse: the bulk relaxation is the one of the test above (same cell, calculator, settings) and would
+    # be taken from the store, its strained cells made at submission; here every job must reach a worker
+    args = ("submit", "cu_elastic", "--calculator", "emt", "--project", cluster.name, "--no-reuse")
+    out = cluster.cli(*args).stdout
     assert "heavy → heavy, light → light" in out
     rows = [r for r in cluster.wait() if r.db_id not in before]
 
