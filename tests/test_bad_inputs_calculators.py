@@ -252,7 +252,8 @@ def test_submit_defers_model_checks_to_a_remote_worker_and_the_job_checks_there(
     assert f"atomflow cluster check -c mace:{model}" in output
     rows = {row.name: row for row in job_states(project="hpc")}
     assert rows["elastic bulk relax"].worker == "heavy" and rows["elastic bulk relax"].state == "READY"
-    assert len(submit_workflow("cu", f"mace:{model}", project="hpc")) == len(rows)  # the library path too
+    # the library path too (force: the CLI's submission of the same flow above is still queued)
+    assert len(submit_workflow("cu", f"mace:{model}", project="hpc", force=True)) == len(rows)
     with pytest.raises(AtomflowError, match="not found|not installed"):  # mace missing here: not installed
         submit_workflow("cu", f"mace:{model}", project="local")
 

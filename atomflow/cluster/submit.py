@@ -186,6 +186,7 @@ def submit_workflow(
     light_worker: str | None = None,
     plan: ResourcePlan | None = None,
     priority: int = 0,
+    force: bool = False,
 ) -> list[str]:
     """Submit a ready-made workflow (``workflows/<name>.py``) with one calculator; see :func:`submit_flow`.
 
@@ -198,7 +199,7 @@ def submit_workflow(
     plan = plan or resource_plan(proj, worker, heavy_worker, light_worker)
     with flows_built_for(proj, plan):
         flow = load_workflow(name).make_flow(calculator)
-    return submit_flow(flow, project=proj.name, plan=plan, priority=priority)
+    return submit_flow(flow, project=proj.name, plan=plan, priority=priority, force=force)
 
 
 @dataclass(frozen=True)
