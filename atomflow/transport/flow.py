@@ -15,11 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobflow import Flow, Maker, job
+from jobflow import Flow, JobConfig, Maker, job
 from pymatgen.core import Structure
 
 from atomflow.documents.provenance import Provenance
 from atomflow.errors import InputError
+from atomflow.reuse import cache_key, reuse_or_compute
 from atomflow.transport.analysis import analyse_transport
 from atomflow.transport.arrhenius import DEFAULT_TEMPERATURES
 from atomflow.transport.carriers import CarrierModel, check_temperatures
@@ -95,31 +96,45 @@ def carriers_from_vacancy(vacancy: Any | None) -> list[CarrierModel]:
                                 f"{flagged}")]
 
 
-@job
+@job(config=JobConfig(expose_store=True))
 def analyse_transport_job(structure: Structure, migrations: list[Any], vacancy: Any | None = None,
                           attempt_frequencies: list[Any] | None = None, *, species: str = "Na",
                           carriers: list[dict] | None = None, temperatures: list[float] | None = None,
                           reference_temperature: float = 300.0, charge: float = 1.0, symprec: float = 0.1,
                           label: str | None = None, stand_in: bool = False,
-                          correlation: bool = True) -> TransportDocument:
-    """The pure analysis as a job (numbers in, TransportDocument out)."""
+                          correlation: bool = True, notes: list[str] | None = None) -> TransportDocument:
+    """The pure analysis as a job (numbers in, TransportDocument out); reused from the store when the same
+    numbers went in before (the tracer correlation of a large cell costs seconds to minutes)."""
     if isinstance(structure, dict):
         structure = Structure.from_dict(structure)
     if not migrations:
         raise InputError("No MigrationDocuments: transport needs at least one hop barrier.")
-    hops, notes = hops_from_documents(migrations, attempt_frequencies)
+    hops, hop_notes = hops_from_documents(migrations, attempt_frequencies)
     models = [CarrierModel.model_validate(c) for c in (carriers or [])] + carriers_from_vacancy(vacancy)
     calc = _get(_get(migrations[0], "provenance") or {}, "calculator") or {"name": "unknown"}
-    prov = Provenance(calculator=dict(calc), settings={"n_attempt_frequency_documents":
-                                                       len(attempt_frequencies or [])},
-                      structure_label=label, stand_in=stand_in)
-    doc = analyse_transport(structure, species, hops, models, temperatures=temperatures or DEFAULT_TEMPERATURES,
-                            reference_temperature=reference_temperature, charge=charge, symprec=symprec,
-                            label=label, stand_in=stand_in, provenance=prov, correlation=correlation)
-    doc.notes += notes
-    if vacancy is not None and not _get(vacancy, "converged", True):
-        doc.flags.append("vacancy document not converged: the thermal carrier concentration is not final")
-    return doc
+    vacancy_converged = vacancy is None or bool(_get(vacancy, "converged", True))
+    settings = {"species": species, "temperatures": list(temperatures or DEFAULT_TEMPERATURES),
+                "reference_temperature": reference_temperature, "charge": charge, "symprec": symprec,
+                "correlation": correlation, "notes": list(notes or [])}
+    key = cache_key("transport", structure, dict(calc), settings, hops=[h.model_dump() for h in hops],
+                    carriers=[m.model_dump() for m in models], vacancy_converged=vacancy_converged,
+                    label=label, stand_in=stand_in)
+
+    def compute() -> TransportDocument:
+        prov = Provenance(calculator=dict(calc), settings={"n_attempt_frequency_documents":
+                                                           len(attempt_frequencies or [])},
+                          structure_label=label, stand_in=stand_in)
+        doc = analyse_transport(structure, species, hops, models,
+                                temperatures=temperatures or DEFAULT_TEMPERATURES,
+                                reference_temperature=reference_temperature, charge=charge, symprec=symprec,
+                                label=label, stand_in=stand_in, provenance=prov, correlation=correlation)
+        doc.notes += hop_notes + list(notes or [])
+        if not vacancy_converged:
+            doc.flags.append("vacancy document not converged: the thermal carrier concentration is not final")
+        doc.converged = vacancy_converged and all(_get(m, "converged", True) for m in migrations)
+        return doc
+
+    return reuse_or_compute(key, compute)
 
 
 @dataclass
@@ -138,6 +153,7 @@ class TransportMaker(Maker):
         correlation: compute the tracer correlation factor (onsager VacancyMediated; ~a minute for 16 Na
             sites per primitive cell on one core); False: D* is given as its upper bound, flagged.
         label, stand_in: recorded in provenance.
+        notes: sentences added to the document's notes (e.g. why ν* is assumed for some hops).
     """
 
     name: str = "transport"
@@ -152,6 +168,7 @@ class TransportMaker(Maker):
     correlation: bool = True
     label: str | None = None
     stand_in: bool = False
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_temperatures(self.temperatures)
@@ -179,6 +196,6 @@ class TransportMaker(Maker):
                                   carriers=self.carrier_models(), temperatures=list(self.temperatures),
                                   reference_temperature=self.reference_temperature, charge=self.charge,
                                   symprec=self.symprec, label=self.label, stand_in=self.stand_in,
-                                  correlation=self.correlation)
+                                  correlation=self.correlation, notes=list(self.notes))
         j.name = f"{self.name} analyse"
         return Flow([j], output=j.output, name=self.name)
