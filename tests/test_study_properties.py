@@ -1,0 +1,129 @@
+"""Phonons, attempt frequencies and transport as registered properties, on documents the paper study's own flow
+makes with a cheap real calculator (Fumi–Tosi NaCl; EMT Cu for an unstable bulk)."""
+
+from __future__ import annotations
+
+import importlib
+
+import pytest
+from ase.build import bulk
+from jobflow import run_locally
+from pymatgen.io.ase import AseAtomsAdaptor
+from typer.testing import CliRunner
+
+from atomflow import Results
+from atomflow.cli import app
+from atomflow.events import subscribe
+from atomflow.phonons import PhononMaker
+from atomflow.properties import PACKAGES, ReportContext, get_property, registered_properties, trusted
+from atomflow.report import write_report
+from atomflow.runner import run_flow
+from atomflow.store import open_store
+from atomflow.structures.builders import rocksalt_nacl
+from atomflow.workflows import load_workflow
+
+#: the study's NaCl branch, made cheap: μ_Na given (Fumi–Tosi has no metal), a coarser NEB pre-convergence
+OVERRIDES = {"vacancy": {"chempot": "given", "mu": -1.3}, "migration": {"preconverge_fmax": 0.05},
+             "elastic": {"curve_strains": (0.0, 0.005, 0.01)}}
+
+
+def _study_flow():
+    paper = load_workflow("paper").module
+    return paper.make_flow("fumi_tosi", phases=[("NaCl", rocksalt_nacl(), "NaCl rock salt", False)],
+                           overrides=OVERRIDES)
+
+
+@pytest.fixture(scope="module")
+def study_store(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp("study") / "store")
+    summary = run_flow(_study_flow(), store=path)
+    assert summary.failed == 0, summary.failed_jobs
+    return path
+
+
+def test_every_registered_property_is_imported_by_packages():
+    # a fresh process (`atomflow query transport`) knows only what PACKAGES imports
+    for prop in registered_properties():
+        package = prop.document.__module__.rsplit(".", 1)[0]
+        assert package in PACKAGES, (prop.name, package)
+    for name in ("phonons", "attempt_frequency", "transport"):
+        assert get_property(name).document.__module__.startswith(
+            tuple(p for p in PACKAGES if importlib.util.find_spec(p)))
+
+
+def test_study_documents_are_queryable(study_store):
+    r = Results(study_store)
+    (ph,) = r.phonons(formula="NaCl")
+    assert ph.dynamically_stable and trusted(ph) and ph.n_displacements == 2  # rock salt: one per species
+    (nu,) = r.attempt_frequencies(formula="NaCl")
+    # Fumi–Tosi's climbing image is second order (benchmarks/README.md); refined, it is a valid rate
+    assert nu.n_imaginary_climbing_image == 2 and nu.n_imaginary_saddle == 1 and trusted(nu)
+    (tr,) = r.transport(formula="NaCl")
+    (vac,) = r.vacancy_energies(formula="NaCl")
+    assert [c.model.kind for c in tr.carriers] == ["extrinsic", "thermal"]
+    assert tr.carriers[0].density_cm3 == pytest.approx(1e17)
+    assert tr.carriers[1].model.schottky and tr.carriers[1].model.formation_energy == vac.schottky.e_schottky
+    (hop,) = tr.hops
+    assert hop.nu_star_hz == nu.nu_star_hz and not hop.nu_star_assumed
+    assert hop.forward_barrier == pytest.approx(nu.barrier_first_order_eV)  # the verified first-order saddle
+    assert trusted(tr)
+    frame = r.transport().to_dataframe()
+    assert frame.loc[0, "sigma_extrinsic_S_cm"] == tr.carriers[0].conductivity
+    assert frame.loc[0, "calculator"] == "fumi_tosi" and frame.loc[0, "flags"] == ""
+
+
+def test_cli_queries_the_new_properties(study_store):
+    runner = CliRunner()
+    for name in ("phonons", "attempt_frequency", "transport"):
+        result = runner.invoke(app, ["query", name, "--store", study_store], env={"COLUMNS": "1500"})
+        assert result.exit_code == 0, result.output
+        assert f"{name} results (1)" in result.output and "NaCl" in result.output
+
+
+def test_rerun_of_the_study_computes_nothing(study_store):
+    events = []
+    with subscribe(events.append):
+        summary = run_flow(_study_flow(), store=study_store)
+    assert summary.failed == 0 and summary.computed == 0 and summary.reused > 0
+    reused = {e.name for e in events if e.kind == "result_reused"}
+    assert {"transport NaCl analyse", "attempt frequency NaCl 0->1'"} <= reused
+    assert any(name.startswith("phonon forces") for name in reused)
+
+
+def test_report_sections_figures_and_summaries(study_store, tmp_path):
+    text = write_report(store=study_store, directory=tmp_path).read_text()
+    tr = Results(study_store).transport()[0]
+    for title in ("Phonons (harmonic, finite displacements)", "Attempt frequencies (harmonic TST, Vineyard)",
+                  "Ionic transport: from barriers to D and σ"):
+        assert f"\n## {title}\n" in text
+    for png in ("arrhenius.png", "phonons_NaCl_rock_salt_fumi_tosi.png"):
+        assert (tmp_path / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and f"]({png})" in text
+    transport = text[text.index("## Ionic transport"):]
+    assert "exp(S_m/k)" in transport and "0.22 mS/cm" in transport and "Bénière" in transport
+    sigma = tr.carriers[0].conductivity
+    assert f"σ(300 K) = {sigma:.1e} S/cm" in transport  # the summary cites the trusted document
+    assert "Dynamically unstable" not in text
+
+
+def test_a_flagged_transport_document_is_shown_but_not_summarised(study_store, tmp_path):
+    doc = Results(study_store).transport()[0].model_copy(deep=True)
+    doc.flags.append("hop 0->1': ν* = 1e+13 Hz assumed (no attempt frequency given)")
+    prop = get_property("transport")
+    text = prop.section(ReportContext(prop, [doc], tmp_path))
+    sigma = f"{doc.carriers[0].conductivity:.2e}"
+    assert sigma in text  # shown, in its table, with its status
+    assert "**flagged**" in text and "not summarised" in text
+    assert "times below the paper's value" not in text
+    assert "Not used in any summary" in text
+
+
+def test_overview_names_a_dynamically_unstable_bulk(tmp_path):
+    # simple-cubic Cu, not relaxed: EMT gives it imaginary transverse branches (tests/test_phonons.py)
+    sc = AseAtomsAdaptor.get_structure(bulk("Cu", "sc", a=2.4))
+    store = str(tmp_path / "store")
+    flow = PhononMaker(calculator="emt", relax_bulk=False, label="sc Cu").make(sc)
+    run_locally(flow, store=open_store(store), log=False, ensure_success=True)
+    text = write_report(store=store, directory=tmp_path / "report").read_text()
+    overview = text[text.index("## What the store holds"):text.index("## Phonons")]
+    assert "**Dynamically unstable bulk(s)**" in overview and "sc Cu (emt: lowest mode -" in overview
+    assert "**NO**" in text[text.index("## Phonons"):]
