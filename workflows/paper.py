@@ -44,6 +44,10 @@ MIN_LENGTH = SUPERCELL_MIN_LENGTH
 #: (13 displacements). The real 152-atom Na7Sn12 cell is used as it is (every image ≥ 13 Å).
 PHONON_MIN_LENGTH = {"NaCl": MIN_LENGTH, "Na": MIN_LENGTH, "Na7Sn12": 9.0}
 
+#: Å. Symmetry tolerance of the phonon displacements: a relaxation with a float32 potential leaves ~1e-4 Å noise,
+#: which at phonopy's 1e-5 Å hides the stand-in's symmetry (27 displacements instead of 13).
+PHONON_SYMPREC = 1e-3
+
 #: Cation vacancies in "pure" NaCl below ~550 °C, cm⁻³, fixed by divalent impurities (Etzel & Maurer,
 #: J. Chem. Phys. 18, 1003 (1950); ../shared/reference/transport.md): NaCl's extrinsic carrier model.
 NACL_EXTRINSIC_CM3 = 1.0e17
@@ -104,8 +108,8 @@ def make_flow(calculator: str | None = None, phases: list[tuple[str, Structure, 
         bulk_relax = RelaxMaker.from_settings(RelaxSettings(relax_cell=True), name=f"phonon bulk relax {key}",
                                               **common)
         jobs.append(PhononMaker(name=f"phonons {key}", supercell_min_length=PHONON_MIN_LENGTH.get(key, MIN_LENGTH),
-                                bulk_relax_maker=bulk_relax, **{**common, **more.get("phonons", {})}
-                                ).make(structure))
+                                symprec=PHONON_SYMPREC, bulk_relax_maker=bulk_relax,
+                                **{**common, **more.get("phonons", {})}).make(structure))
         if key == "Na":
             continue  # the paper computes only the elastic properties of Na metal
         # Na-vacancy formation energy, μ_Na from bcc Na with the same calculator (the paper's E_f).
