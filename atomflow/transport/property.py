@@ -14,25 +14,21 @@ KINDS = ("extrinsic", "structural", "thermal")
 
 
 def transport_row(doc: TransportDocument) -> dict[str, Any]:
-    """One flat row: ν* (THz; 'assumed' when the stated default), effective migration energy (eV), D_v, f, and per
-    carrier kind c_v, D*(T_ref) (cm²/s), σ(T_ref) (S/cm) and E_a,eff (eV); the carrier models named in full."""
+    """One flat row: the carrier models by name, ν* (THz; assumed = the stated default), the effective migration
+    energy (eV), D_v and f, and per carrier kind D*(T_ref) (cm²/s), σ(T_ref) (S/cm) and E_a,eff (eV)."""
     nus = [h.nu_star_hz for h in doc.hops if h.nu_star_hz is not None]
     out: dict[str, Any] = {
-        **common_columns(doc), "species": doc.species, "T_K": doc.reference_temperature, "n_hops": len(doc.hops),
+        **common_columns(doc), "carriers": "; ".join(c.name for c in doc.carriers), "T_K": doc.reference_temperature,
         "nu_star_THz": (min(nus) / 1e12 if nus else None),
         "nu_star_assumed": any(h.nu_star_assumed for h in doc.hops),
-        "E_barrier_max_eV": max((h.forward_barrier for h in doc.hops if h.jumps_per_cell), default=None),
         "E_migration_eff_eV": None if doc.migration_fit is None else doc.migration_fit.activation_energy,
-        "percolation_dimension": doc.percolation_dimension, "D_vacancy_cm2_s": doc.vacancy_diffusivity,
-        "correlation_factor": doc.correlation_factor,
+        "D_vacancy_cm2_s": doc.vacancy_diffusivity, "correlation_factor": doc.correlation_factor,
     }
     for kind in KINDS:
         c = next((c for c in doc.carriers if c.model.kind == kind), None)
-        out[f"c_v_{kind}"] = None if c is None else c.site_fraction
         out[f"D_tracer_{kind}_cm2_s"] = None if c is None else c.tracer_diffusivity
         out[f"sigma_{kind}_S_cm"] = None if c is None else c.conductivity
         out[f"E_a_{kind}_eV"] = None if c is None else c.activation_energy
-    out["carrier_models"] = "; ".join(f"{c.name} ({c.model.source or 'given'})" for c in doc.carriers)
     return out
 
 
