@@ -127,3 +127,24 @@ def test_overview_names_a_dynamically_unstable_bulk(tmp_path):
     overview = text[text.index("## What the store holds"):text.index("## Phonons")]
     assert "**Dynamically unstable bulk(s)**" in overview and "sc Cu (emt: lowest mode -" in overview
     assert "**NO**" in text[text.index("## Phonons"):]
+
+
+def test_negative_vacancy_formation_energy_gives_a_flag_not_a_lost_document():
+    # an alloy host whose calculator finds E_f < 0: the structural carriers still give a document, flagged
+    from atomflow.transport import TransportMaker
+
+    nacl = rocksalt_nacl()
+    migration = {"name": "0->1", "site_a": 0, "site_b": 1, "image": None, "forward_barrier": 0.3,
+                 "reverse_barrier": 0.3, "hop_length": 3.988, "converged": True, "flags": [],
+                 "provenance": {"calculator": {"name": "fumi_tosi"}}}
+    vacancy = {"e_f_min": -0.2, "mu_source": "bcc_Na", "converged": True, "schottky": None}
+    maker = TransportMaker(carriers=[{"kind": "structural", "site_fraction": 0.01}], temperatures=(300.0, 600.0))
+    out = run_locally(maker.make(nacl, [migration], vacancy=vacancy), log=False, ensure_success=True)
+    doc = next(iter(out.values()))[1].output
+    assert [c.model.kind for c in doc.carriers] == ["structural"]
+    assert any("no thermal carriers" in f and "-0.200 eV" in f for f in doc.flags) and not trusted(doc)
+    from atomflow.errors import InputError
+    from atomflow.transport import analyse_transport_job
+
+    with pytest.raises(InputError, match="E_f = -0.200 eV ≤ 0.*no other carrier model"):
+        analyse_transport_job.original(nacl, [migration], vacancy, temperatures=[300.0, 600.0])

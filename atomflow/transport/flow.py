@@ -91,6 +91,8 @@ def carriers_from_vacancy(vacancy: Any | None) -> list[CarrierModel]:
         return [CarrierModel(kind="thermal", formation_energy=float(e_s), schottky=True,
                              source=f"VacancyDocument Schottky energy {float(e_s):.3f} eV{flagged}")]
     e_f = float(_get(vacancy, "e_f_min"))
+    if not e_f > 0:  # the host is unstable to vacancy formation: exp(−E_f/kT) > 1 is no concentration
+        return []
     return [CarrierModel(kind="thermal", formation_energy=e_f,
                          source=f"VacancyDocument e_f_min {e_f:.3f} eV (μ from {_get(vacancy, 'mu_source')})"
                                 f"{flagged}")]
@@ -111,6 +113,12 @@ def analyse_transport_job(structure: Structure, migrations: list[Any], vacancy: 
         raise InputError("No MigrationDocuments: transport needs at least one hop barrier.")
     hops, hop_notes = hops_from_documents(migrations, attempt_frequencies)
     models = [CarrierModel.model_validate(c) for c in (carriers or [])] + carriers_from_vacancy(vacancy)
+    dropped = []
+    if vacancy is not None and not any(m.kind == "thermal" for m in models[len(carriers or []):]):
+        dropped.append(f"no thermal carriers: the vacancy document's E_f = {float(_get(vacancy, 'e_f_min')):.3f} "
+                       "eV ≤ 0 (the host is unstable to Na-vacancy formation with this calculator)")
+        if not models:
+            raise InputError(f"{dropped[0]}, and no other carrier model was given.")
     calc = _get(_get(migrations[0], "provenance") or {}, "calculator") or {"name": "unknown"}
     vacancy_converged = vacancy is None or bool(_get(vacancy, "converged", True))
     settings = {"species": species, "temperatures": list(temperatures or DEFAULT_TEMPERATURES),
@@ -129,6 +137,7 @@ def analyse_transport_job(structure: Structure, migrations: list[Any], vacancy: 
                                 reference_temperature=reference_temperature, charge=charge, symprec=symprec,
                                 label=label, stand_in=stand_in, provenance=prov, correlation=correlation)
         doc.notes += hop_notes + list(notes or [])
+        doc.flags += dropped
         if not vacancy_converged:
             doc.flags.append("vacancy document not converged: the thermal carrier concentration is not final")
         doc.converged = vacancy_converged and all(_get(m, "converged", True) for m in migrations)
