@@ -16,6 +16,16 @@ def phonon_row(doc: PhononDocument) -> dict[str, Any]:
     return {**common_columns(doc), **own}
 
 
+def _shortest_image(doc: PhononDocument) -> float:
+    """Å: the supercell's shortest lattice translation (what force constants beyond half of it miss)."""
+    import numpy as np
+    from pymatgen.core import Lattice
+
+    from atomflow.structures.supercell import min_image_distance
+
+    return min_image_distance(Lattice(np.asarray(doc.supercell_matrix) @ doc.structure.lattice.matrix))
+
+
 def unstable_bulks(ctx: ReportContext) -> list[str]:
     """'system (calculator): lowest mode −x THz' for the newest phonon document of each system and calculator
     that is dynamically unstable (the report's overview and this section name them)."""
@@ -35,7 +45,8 @@ def phonon_section(ctx: ReportContext) -> str:
     rows = []
     for system, calc, d in ctx.items():
         r = _document_row(d)
-        rows.append([system, calc, str(d.n_atoms_supercell), str(d.n_displacements), f(r["max_frequency_thz"]),
+        rows.append([system, calc, str(d.n_atoms_supercell), f(_shortest_image(d), 1), str(d.n_displacements),
+                     f(r["max_frequency_thz"]),
                      f(round(d.min_frequency, 3) + 0.0, 3), "yes" if d.dynamically_stable else "**NO**",
                      f(r["free_energy_300K_eV_per_atom"], 4), f(r["entropy_300K_kB_per_atom"], 3),
                      f(r["heat_capacity_300K_kB_per_atom"], 3), ctx.status(d)])
@@ -45,10 +56,12 @@ def phonon_section(ctx: ReportContext) -> str:
     if unstable:
         parts.append("**Dynamically unstable bulk(s):** " + "; ".join(unstable) + ". Their harmonic free "
                      "energies are not meaningful, and the structure is not a minimum of this calculator.")
-    parts += [f"phonopy finite displacements (symmetry-distinct), supercell by the shared ≥ 10 Å rule; frequencies "
-              f"in THz, imaginary ones negative; a mode below −{tol} THz on the band path or the q-mesh flags the "
-              f"bulk. Thermal properties at {ROW_TEMPERATURE:.0f} K per atom (F includes the zero-point energy).",
-              ctx.table(["system", "calculator", "supercell atoms", "displacements", "ν_max (THz)", "ν_min (THz)",
+    parts += [f"phonopy finite displacements (symmetry-distinct) in a supercell whose shortest periodic image is "
+              f"given; frequencies in THz, imaginary ones negative; a mode below −{tol} THz on the band path or the "
+              f"q-mesh flags the bulk. Thermal properties at {ROW_TEMPERATURE:.0f} K per atom (F includes the "
+              "zero-point energy).",
+              ctx.table(["system", "calculator", "supercell atoms", "shortest image (Å)", "displacements",
+                         "ν_max (THz)", "ν_min (THz)",
                          "dynamically stable", f"F({ROW_TEMPERATURE:.0f} K) (eV/atom)", "S (k_B/atom)",
                          "C_v (k_B/atom)", "status"], rows)]
     if ctx.flagged_text():
