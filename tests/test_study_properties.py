@@ -30,7 +30,7 @@ OVERRIDES = {"vacancy": {"chempot": "given", "mu": -1.3}, "migration": {"preconv
 def _study_flow():
     paper = load_workflow("paper").module
     return paper.make_flow("fumi_tosi", phases=[("NaCl", rocksalt_nacl(), "NaCl rock salt", False)],
-                           overrides=OVERRIDES)
+                           overrides=OVERRIDES, nu_star_hosts=("NaCl",))
 
 
 @pytest.fixture(scope="module")
@@ -49,6 +49,16 @@ def test_every_registered_property_is_imported_by_packages():
     for name in ("phonons", "attempt_frequency", "transport"):
         assert get_property(name).document.__module__.startswith(
             tuple(p for p in PACKAGES if importlib.util.find_spec(p)))
+
+
+def test_the_default_study_states_its_assumed_attempt_frequency():
+    paper = load_workflow("paper").module
+    flow = paper.make_flow("fumi_tosi", phases=[("NaCl", rocksalt_nacl(), "NaCl rock salt", False)],
+                           overrides=OVERRIDES)
+    names = [j.name for j, _ in flow.iterflow()]
+    assert not any(n.startswith("attempt frequency") for n in names) and "transport NaCl analyse" in names
+    transport = next(j for j in flow.jobs if getattr(j, "name", "") == "transport NaCl")
+    assert paper.NU_STAR_SWITCHED_OFF in transport.jobs[0].function_kwargs["notes"]
 
 
 def test_study_documents_are_queryable(study_store):

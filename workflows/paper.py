@@ -57,11 +57,18 @@ NACL_EXTRINSIC_CM3 = 1.0e17
 #: one, 2 of the 30 Na sites are vacant (a special site would give 1 of 29, half the carriers).
 NA7SN12_ASSUMED_VACANT_FRACTION = 2 / 30
 
+#: Hosts whose hops get a Vineyard ν* in `make run`. None by default: with SevenNet-0 the NaCl hop alone (tight
+#: minimum, dimer-refined saddle to 1e-3 eV/Å, two symmetric Γ Hessians of the 63-atom cell) measured more than
+#: 660 CPU-s here and had not finished — over half the rest of the study (1192 CPU-s). ("NaCl",) turns it on.
+NU_STAR_HOSTS: tuple[str, ...] = ()
+
 #: Why the Na–Sn hops get the stated default ν*: their defect cells (127 atoms for the stand-in, 151 for Na7Sn12,
 #: little symmetry) need up to 6N force calls per Hessian, two Hessians per hop, for several hops — more than the
 #: whole rest of the study; the NaCl hop's symmetric Hessians cost ≈ 80 calls each.
 NU_STAR_NOT_COMPUTED = ("ν* of the Na–Sn hops not computed (not affordable in `make run`: two full Γ Hessians "
                         "of a large low-symmetry defect cell per hop); the stated default is used and flagged")
+NU_STAR_SWITCHED_OFF = ("ν* of the NaCl hop not computed in this run (workflows/paper.py NU_STAR_HOSTS: over 660 "
+                        "CPU-s with SevenNet-0); the stated default is used and flagged")
 
 
 def structural_carriers(phase: LabelledStructure) -> tuple[float, str]:
@@ -83,10 +90,12 @@ def structural_carriers(phase: LabelledStructure) -> tuple[float, str]:
 
 
 def make_flow(calculator: str | None = None, phases: list[tuple[str, Structure, str, bool]] | None = None,
-              overrides: dict[str, dict[str, Any]] | None = None) -> Flow:
-    """The study. ``phases`` (key, structure, label, stand_in) and ``overrides`` (maker kind → keyword
-    arguments: 'elastic', 'phonons', 'vacancy', 'migration', 'attempt_frequency', 'transport') exist for cheap
-    test configurations; `atomflow run paper` uses neither."""
+              overrides: dict[str, dict[str, Any]] | None = None,
+              nu_star_hosts: tuple[str, ...] = NU_STAR_HOSTS) -> Flow:
+    """The study. ``phases`` (key, structure, label, stand_in), ``overrides`` (maker kind → keyword
+    arguments: 'elastic', 'phonons', 'vacancy', 'migration', 'attempt_frequency', 'transport') and
+    ``nu_star_hosts`` (keys whose hops get ν*) exist for cheap test configurations; `atomflow run paper` uses
+    the defaults."""
     sn = na7sn12()
     if phases is None:
         phases = [
@@ -127,17 +136,18 @@ def make_flow(calculator: str | None = None, phases: list[tuple[str, Structure, 
                                          **{**common, **more.get("migration", {})})
         migration = migration_maker.make(structure)
         jobs.append(migration)
-        jobs += transport_jobs(key, structure, label, stand_in, sn, migration_maker, migration, vacancy, more)
+        jobs += transport_jobs(key, structure, label, stand_in, sn, migration_maker, migration, vacancy, more,
+                               nu_star=key in nu_star_hosts)
     return Flow(jobs, name="paper study")
 
 
 def transport_jobs(key: str, structure: Structure, label: str, stand_in: bool, sn: LabelledStructure,
                    migration_maker: MigrationMaker, migration: Flow, vacancy: Flow,
-                   more: dict[str, dict[str, Any]]) -> list:
-    """ν* (NaCl's hops only, see NU_STAR_NOT_COMPUTED) and the transport analysis of one host."""
+                   more: dict[str, dict[str, Any]], nu_star: bool = False) -> list:
+    """ν* (where ``nu_star``, see NU_STAR_HOSTS) and the transport analysis of one host."""
     jobs: list = []
     attempt = None
-    if key == "NaCl":  # symmetric full Γ Hessians (benchmarks/README.md: local ones miss the second mode here)
+    if nu_star:  # symmetric full Γ Hessians (benchmarks/README.md: local ones miss the second mode in NaCl)
         rates = AttemptFrequencyMaker(name=f"attempt frequency {key}", label=label, stand_in=stand_in,
                                       **more.get("attempt_frequency", {})).make_many(migration.output)
         jobs.append(rates)
@@ -154,7 +164,7 @@ def transport_jobs(key: str, structure: Structure, label: str, stand_in: bool, s
     if key == "NaCl":  # extrinsic (Etzel & Maurer) + thermal (the Schottky pair of the vacancy document)
         carriers = [{"kind": "extrinsic", "density_cm3": NACL_EXTRINSIC_CM3,
                      "source": "Etzel & Maurer (1950): impurity-fixed cation vacancies in pure NaCl"}]
-        notes: tuple[str, ...] = ()
+        notes: tuple[str, ...] = () if nu_star else (NU_STAR_SWITCHED_OFF,)
     else:  # structural (the half-occupied Na site) + thermal (E_f of the vacancy document, μ from bcc Na)
         fraction, source = structural_carriers(sn)
         carriers = [{"kind": "structural", "site_fraction": fraction, "source": source}]
