@@ -158,3 +158,22 @@ def test_negative_vacancy_formation_energy_gives_a_flag_not_a_lost_document():
 
     with pytest.raises(InputError, match="E_f = -0.200 eV ≤ 0.*no other carrier model"):
         analyse_transport_job.original(nacl, [migration], vacancy, temperatures=[300.0, 600.0])
+
+
+def test_tracer_correlation_of_a_relaxed_cell_with_lattice_noise():
+    # a cell relaxed with a float32 potential is cubic to ~1e-7 Å only; the Na sublattice is still fcc (0.78145)
+    import numpy as np
+    from pymatgen.core import Lattice, Structure
+
+    from atomflow.neb.hops import find_hops
+    from atomflow.transport import CarrierModel, HopKinetics, analyse_transport
+
+    ideal = rocksalt_nacl(a=5.6876)
+    strain = np.eye(3) + np.array([[0.0, 3e-8, -2e-8], [1e-8, 2e-8, 4e-8], [-3e-8, 1e-8, -1e-8]])
+    noisy = Structure(Lattice(ideal.lattice.matrix @ strain), ideal.species, ideal.frac_coords)
+    hop = find_hops(noisy, "Na")[0]
+    kinetics = [HopKinetics(name="nn", site_a=hop.site_a, site_b=hop.site_b, image=tuple(hop.image),
+                            forward_barrier=0.64, reverse_barrier=0.64, nu_star_hz=1e13)]
+    doc = analyse_transport(noisy, "Na", kinetics, [CarrierModel(kind="extrinsic", density_cm3=1e17)],
+                            temperatures=(300.0, 600.0))
+    assert doc.correlation_factor == pytest.approx(0.78145, abs=1e-3)  # Compaan & Haven (1956), fcc
