@@ -28,6 +28,9 @@ PACKAGES = (
     "atomflow.elastic",  # elastic
     "atomflow.neb",  # barrier
     "atomflow.vacancy",  # vacancy
+    "atomflow.phonons",  # phonons
+    "atomflow.rates",  # attempt_frequency
+    "atomflow.transport",  # transport
 )
 
 

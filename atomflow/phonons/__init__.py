@@ -20,6 +20,7 @@ from atomflow.phonons.analysis import (
 from atomflow.phonons.document import PhononDocument, row, section
 from atomflow.phonons.figures import phonon_figure
 from atomflow.phonons.flow import PhononMaker, analyse_phonon_forces, compute_forces, run_phonon_displacements
+from atomflow.phonons.property import PHONONS  # registers the property (atomflow.properties)
 
 __all__ = [
     "IMAGINARY_TOL_THZ",

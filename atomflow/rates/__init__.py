@@ -9,6 +9,7 @@ with a live calculator), ``document`` (:class:`AttemptFrequencyDocument`, ``row`
 from atomflow.rates.attempt import LOCAL_CUTOFF, VineyardSettings, attempt_frequency
 from atomflow.rates.document import AttemptFrequencyDocument, row, section
 from atomflow.rates.flow import AttemptFrequencyMaker, attempt_frequencies_for_hops, compute_attempt_frequency
+from atomflow.rates.property import ATTEMPT_FREQUENCY  # registers the property (atomflow.properties)
 from atomflow.rates.hessian import finite_difference_hessian, local_indices, normal_modes
 from atomflow.rates.vineyard import IMAGINARY_TOL_THZ, count_imaginary, vineyard_prefactor
 

@@ -155,8 +155,10 @@ def attempt_frequency(initial: Any, climbing: Any, tangent: np.ndarray, moving_i
     out["flags"] += result.flags
     out["notes"] += result.notes
     if out["n_refinements"] and result.n_imaginary_saddle == 1:
-        out["flags"].append(FLAG_SADDLE_REFINED)
-        out["notes"].append(f"The climbing image had {out['n_imaginary_climbing_image']} imaginary modes; "
+        # the success path of issue 17 (refine, then report both barriers): a note, not a flag — the rate is
+        # valid, and a flag would keep it out of every summary (atomflow.properties.trusted)
+        out["notes"].append(f"{FLAG_SADDLE_REFINED}: "
+                            f"The climbing image had {out['n_imaginary_climbing_image']} imaginary modes; "
                             f"{out['n_refinements']} symmetry-breaking dimer run(s) found a first-order saddle "
                             f"{out['saddle_shift']:.3f} Å (RMS) away.")
     if result.n_imaginary_saddle == 1:

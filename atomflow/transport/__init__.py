@@ -20,6 +20,7 @@ from atomflow.transport.document import (
 from atomflow.transport.figures import arrhenius_figure
 from atomflow.transport.flow import TransportMaker, analyse_transport_job, hops_from_documents
 from atomflow.transport.report import row, section
+from atomflow.transport.property import TRANSPORT  # registers the property (atomflow.properties)
 
 __all__ = [
     "DEFAULT_NU_STAR_HZ", "DEFAULT_TEMPERATURES", "ArrheniusFit", "ArrheniusRow", "CarrierModel", "CarrierResult",

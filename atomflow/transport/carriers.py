@@ -55,7 +55,7 @@ class CarrierModel(BaseModel):
             return "thermal (Schottky)" if self.schottky else "thermal"
         if self.kind == "extrinsic":
             return f"extrinsic {self.density_cm3:.1e} cm⁻³"
-        return f"structural c_v = {self.site_fraction:g}"
+        return f"structural c_v = {self.site_fraction:.3g}"
 
     def check(self, site_density_cm3: float, species: str) -> None:
         """Raise InputError for a model that cannot be used (missing number, impossible density)."""

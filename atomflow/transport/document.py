@@ -124,6 +124,10 @@ class TransportDocument(BaseModel):
     haven_ratio: float | None = Field(
         description="H_R = D*/D_σ used in Nernst–Einstein; = f for one isolated vacancy on one sublattice.")
     carriers: list[CarrierResult] = Field(description="One result per stated carrier model.")
+    converged: bool = Field(default=True, description="False if an NEB or the vacancy document behind it did "
+                                                      "not converge (its flags say which).")
     flags: list[str] = Field(default_factory=list, description="Problems a reader must see next to the numbers.")
     notes: list[str] = Field(default_factory=list, description="What each number is and what it assumes.")
     provenance: Provenance = Field(description="Calculator of the barriers, settings, code version.")
+    cache_key: str | None = Field(default=None, description="Reuse key (structure + barriers + carriers + "
+                                                            "settings).")

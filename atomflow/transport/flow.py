@@ -15,13 +15,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from jobflow import Flow, Maker, job
+from jobflow import Flow, JobConfig, Maker, job
 from pydantic import ValidationError
 from pymatgen.core import Structure
 
 from atomflow import validation as check
 from atomflow.documents.provenance import Provenance
 from atomflow.errors import InputError
+from atomflow.reuse import cache_key, reuse_or_compute
 from atomflow.transport.analysis import analyse_transport
 from atomflow.transport.arrhenius import DEFAULT_TEMPERATURES
 from atomflow.transport.carriers import CarrierModel
@@ -92,36 +93,59 @@ def carriers_from_vacancy(vacancy: Any | None) -> list[CarrierModel]:
         return [CarrierModel(kind="thermal", formation_energy=float(e_s), schottky=True,
                              source=f"VacancyDocument Schottky energy {float(e_s):.3f} eV{flagged}")]
     e_f = float(_get(vacancy, "e_f_min"))
+    if not e_f > 0:  # the host is unstable to vacancy formation: exp(−E_f/kT) > 1 is no concentration
+        return []
     return [CarrierModel(kind="thermal", formation_energy=e_f,
                          source=f"VacancyDocument e_f_min {e_f:.3f} eV (μ from {_get(vacancy, 'mu_source')})"
                                 f"{flagged}")]
 
 
-@job
+@job(config=JobConfig(expose_store=True))
 def analyse_transport_job(structure: Structure, migrations: list[Any], vacancy: Any | None = None,
                           attempt_frequencies: list[Any] | None = None, *, species: str = "Na",
                           carriers: list[dict] | None = None, temperatures: list[float] | None = None,
                           reference_temperature: float = 300.0, charge: float = 1.0, symprec: float = 0.1,
                           label: str | None = None, stand_in: bool = False,
-                          correlation: bool = True) -> TransportDocument:
-    """The pure analysis as a job (numbers in, TransportDocument out)."""
+                          correlation: bool = True, notes: list[str] | None = None) -> TransportDocument:
+    """The pure analysis as a job (numbers in, TransportDocument out); reused from the store when the same
+    numbers went in before (the tracer correlation of a large cell costs seconds to minutes)."""
     if isinstance(structure, dict):
         structure = Structure.from_dict(structure)
     if not migrations:
         raise InputError("No MigrationDocuments: transport needs at least one hop barrier.")
-    hops, notes = hops_from_documents(migrations, attempt_frequencies)
+    hops, hop_notes = hops_from_documents(migrations, attempt_frequencies)
     models = [CarrierModel.model_validate(c) for c in (carriers or [])] + carriers_from_vacancy(vacancy)
+    dropped = []
+    if vacancy is not None and not any(m.kind == "thermal" for m in models[len(carriers or []):]):
+        dropped.append(f"no thermal carriers: the vacancy document's E_f = {float(_get(vacancy, 'e_f_min')):.3f} "
+                       "eV ≤ 0 (the host is unstable to Na-vacancy formation with this calculator)")
+        if not models:
+            raise InputError(f"{dropped[0]}, and no other carrier model was given.")
     calc = _get(_get(migrations[0], "provenance") or {}, "calculator") or {"name": "unknown"}
-    prov = Provenance(calculator=dict(calc), settings={"n_attempt_frequency_documents":
-                                                       len(attempt_frequencies or [])},
-                      structure_label=label, stand_in=stand_in)
-    doc = analyse_transport(structure, species, hops, models, temperatures=temperatures or DEFAULT_TEMPERATURES,
-                            reference_temperature=reference_temperature, charge=charge, symprec=symprec,
-                            label=label, stand_in=stand_in, provenance=prov, correlation=correlation)
-    doc.notes += notes
-    if vacancy is not None and not _get(vacancy, "converged", True):
-        doc.flags.append("vacancy document not converged: the thermal carrier concentration is not final")
-    return doc
+    vacancy_converged = vacancy is None or bool(_get(vacancy, "converged", True))
+    settings = {"species": species, "temperatures": list(temperatures or DEFAULT_TEMPERATURES),
+                "reference_temperature": reference_temperature, "charge": charge, "symprec": symprec,
+                "correlation": correlation, "notes": list(notes or [])}
+    key = cache_key("transport", structure, dict(calc), settings, hops=[h.model_dump() for h in hops],
+                    carriers=[m.model_dump() for m in models], vacancy_converged=vacancy_converged,
+                    label=label, stand_in=stand_in)
+
+    def compute() -> TransportDocument:
+        prov = Provenance(calculator=dict(calc), settings={"n_attempt_frequency_documents":
+                                                           len(attempt_frequencies or [])},
+                          structure_label=label, stand_in=stand_in)
+        doc = analyse_transport(structure, species, hops, models,
+                                temperatures=temperatures or DEFAULT_TEMPERATURES,
+                                reference_temperature=reference_temperature, charge=charge, symprec=symprec,
+                                label=label, stand_in=stand_in, provenance=prov, correlation=correlation)
+        doc.notes += hop_notes + list(notes or [])
+        doc.flags += dropped
+        if not vacancy_converged:
+            doc.flags.append("vacancy document not converged: the thermal carrier concentration is not final")
+        doc.converged = vacancy_converged and all(_get(m, "converged", True) for m in migrations)
+        return doc
+
+    return reuse_or_compute(key, compute)
 
 
 @dataclass
@@ -140,6 +164,7 @@ class TransportMaker(Maker):
         correlation: compute the tracer correlation factor (onsager VacancyMediated; ~a minute for 16 Na
             sites per primitive cell on one core); False: D* is given as its upper bound, flagged.
         label, stand_in: recorded in provenance.
+        notes: sentences added to the document's notes (e.g. why ν* is assumed for some hops).
     """
 
     name: str = "transport"
@@ -154,6 +179,7 @@ class TransportMaker(Maker):
     correlation: bool = True
     label: str | None = None
     stand_in: bool = False
+    notes: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         self._check_fields()
@@ -202,6 +228,6 @@ class TransportMaker(Maker):
                                   carriers=self.carrier_models(), temperatures=list(self.temperatures),
                                   reference_temperature=self.reference_temperature, charge=self.charge,
                                   symprec=self.symprec, label=self.label, stand_in=self.stand_in,
-                                  correlation=self.correlation)
+                                  correlation=self.correlation, notes=list(self.notes))
         j.name = f"{self.name} analyse"
         return Flow([j], output=j.output, name=self.name)

@@ -231,10 +231,20 @@ def _symmetrized(prim: Structure, symprec: float) -> Structure:
             if dist[j] > symprec * 1.5:
                 return prim  # not a clean mapping at this tolerance: leave the cell as it is
             total[j] += x + np.rint(frac[j] - x)
-    out = prim.copy()
-    for j, x in enumerate(total / len(ops)):
-        out.replace(j, out[j].species, coords=x, coords_are_cartesian=False)
-    return out
+    # the lattice too: its metric averaged over the point group, G' = <Wᵀ G W>, and L' = G'^½ G^-½ L (rows are
+    # vectors), the symmetric lattice nearest to L in orientation. onsager judges the lattice's symmetry far more
+    # tightly than the positions': on a relaxed NaCl cell (1e-7 Å of noise) it found a lower point group and a
+    # tracer correlation factor of 0.91 instead of the fcc 0.7815.
+    lat = prim.lattice.matrix
+    g = lat @ lat.T
+    g_sym = sum(op.rotation_matrix.T @ g @ op.rotation_matrix for op in ops) / len(ops)
+
+    def _sqrt(m, power):
+        w, v = np.linalg.eigh((m + m.T) / 2)
+        return (v * w**power) @ v.T
+
+    new_lat = _sqrt(g_sym, 0.5) @ _sqrt(g, -0.5) @ lat
+    return Structure(new_lat, species, (total / len(ops)) % 1.0)
 
 
 def _same_site(lattice, x: np.ndarray, y: np.ndarray, tol: float = SITE_TOL) -> bool:

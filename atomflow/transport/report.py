@@ -5,11 +5,12 @@ The reference values below are those of ../shared/reference/transport.md, each s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
 
+from atomflow.properties import calculator_of
 from atomflow.transport.document import TransportDocument
 from atomflow.transport.figures import PAPER_SIGMA_S_CM
 from atomflow.transport.units import E_CHARGE, KB_EV
@@ -82,10 +83,12 @@ def _nacl_lines(doc: TransportDocument) -> list[str]:
             exp_rate = NACL_NU0_HZ * np.exp(-NACL_EM_EV / (KB_EV * t))
             rows.append((f"vacancy jump rate, one neighbour, hop {h.name}, {t:.0f} K (s⁻¹)", _e(comp),
                          _e(exp_rate), f"{DREYFUS_NOWICK}: ν₀ exp(−ε_m/kT), ν₀ = 10^14.1 s⁻¹, ε_m = 0.80 eV"))
+        entropy = ("ν* assumed, not computed: no S_m estimate" if h.nu_star_assumed else
+                   f"ν₀/ν* = {NACL_NU0_HZ / h.nu_star_hz:.3g} ⇒ S_m/k ≈ {np.log(NACL_NU0_HZ / h.nu_star_hz):.1f} "
+                   "if ε_m were equal")
         rows.append((f"prefactor of hop {h.name} (Hz)", _e(h.nu_star_hz) + (" (assumed)" if h.nu_star_assumed
                                                                            else " (harmonic ν*)"),
-                     _e(NACL_NU0_HZ), f"{DREYFUS_NOWICK}; ν₀/ν* = {NACL_NU0_HZ / h.nu_star_hz:.3g} ⇒ "
-                                      f"S_m/k ≈ {np.log(NACL_NU0_HZ / h.nu_star_hz):.1f} if ε_m were equal"))
+                     _e(NACL_NU0_HZ), f"{DREYFUS_NOWICK}; {entropy}"))
         rows.append((f"migration barrier of hop {h.name} (eV)", _f(h.forward_barrier, 3), "0.80 ± 0.02",
                      DREYFUS_NOWICK))
     for c in doc.carriers:
@@ -110,42 +113,63 @@ def _nacl_lines(doc: TransportDocument) -> list[str]:
     return lines
 
 
-def _paper_lines(docs: Sequence[TransportDocument]) -> list[str]:
+def _status(doc: TransportDocument, trusted: Callable[[Any], bool]) -> str:
+    return "unflagged" if trusted(doc) else f"**flagged** ({len(doc.flags)}: see the network table)"
+
+
+def _paper_lines(docs: Sequence[TransportDocument], trusted: Callable[[Any], bool]) -> list[str]:
     lines = [f"**What the computed barriers imply for the paper's σ ≈ 0.22 mS/cm at room temperature** "
              f"({PAPER_SOURCE})", ""]
-    rows = []
+    rows, summary = [], []
     for doc in docs:
         kt = KB_EV * doc.reference_temperature
         d_v = doc.vacancy_diffusivity  # cm²/s
         e_m = None if doc.migration_fit is None else doc.migration_fit.activation_energy
+        if d_v > 0:
+            n_needed = PAPER_SIGMA_S_CM * kt * E_CHARGE / ((doc.charge * E_CHARGE) ** 2 * d_v)
+            frac = n_needed / doc.site_density_cm3
+            need = f"{n_needed:.1e} cm⁻³ ({'impossible: ' if frac > 1 else ''}{frac:.1e} of the sites)"
+        else:
+            n_needed, frac, need = None, None, "none suffices (no percolating network)"
         for c in doc.carriers:
             if c.conductivity > 0:
                 ratio = PAPER_SIGMA_S_CM / c.conductivity
                 e_needed = None if e_m is None else e_m - kt * np.log(ratio)
                 ratio_txt = f"{ratio:.1e}"
             else:
-                ratio_txt, e_needed = "∞ (σ = 0)", None
-            if d_v > 0:
-                n_needed = PAPER_SIGMA_S_CM * kt * E_CHARGE / ((doc.charge * E_CHARGE) ** 2 * d_v)
-                frac = n_needed / doc.site_density_cm3
-                need = f"{n_needed:.1e} cm⁻³ ({'impossible: ' if frac > 1 else ''}{frac:.1e} of the sites)"
-            else:
-                need = "none suffices (no percolating network)"
+                ratio, ratio_txt, e_needed = None, "∞ (σ = 0)", None
             if e_needed is None:
                 e_txt = "—"
             elif e_needed <= 0:
                 e_txt = f"none: even a zero barrier falls short (computed {e_m:.2f} eV)"
             else:
                 e_txt = f"{e_needed:.2f} eV (computed {e_m:.2f})"
-            rows.append((_system(doc), c.name, _e(c.conductivity), ratio_txt, need, e_txt))
+            rows.append((_system(doc), c.name, _e(c.conductivity), ratio_txt, need, e_txt, _status(doc, trusted)))
+            if trusted(doc) and ratio is not None:
+                low = "below" if ratio > 1 else "above"
+                summary.append(f"- {_system(doc)}, {c.name}: σ(300 K) = {c.conductivity:.1e} S/cm, "
+                               f"{max(ratio, 1 / ratio):.0e} times {low} the paper's value"
+                               + (f"; the barrier would have to be {e_needed:.2f} eV instead of {e_m:.2f} eV"
+                                  if e_needed is not None and e_needed > 0 and ratio > 1 else ""))
+        if trusted(doc) and n_needed is not None:
+            summary.append(f"- {_system(doc)}: at its computed D_v({doc.reference_temperature:.0f} K) = {d_v:.1e} "
+                           f"cm²/s the paper's value needs {n_needed:.1e} vacancies per cm³ ("
+                           + ("more than there are Na sites: impossible" if frac > 1 else
+                              f"{frac:.1e} of the Na sites") + ")")
+        elif not trusted(doc):
+            summary.append(f"- {_system(doc)}: not summarised — its transport document is flagged "
+                           f"({'; '.join(doc.flags[:2])}{' …' if len(doc.flags) > 2 else ''}); the table above "
+                           "shows its numbers with that status")
     lines.append(_table(["system", "carriers", "σ(300 K) computed (S/cm)", "paper / computed",
                          "vacancy density needed at the computed D_v", "effective migration barrier needed at "
-                         "these carriers"], rows))
+                         "these carriers", "status"], rows))
+    if summary:
+        lines += ["", "From the unflagged documents only:", "", *summary]
     lines += ["", "Na–Sn alloys are metallic: an impedance \"ionic conductivity\" of the composite layer may "
                   "include electronic paths and grain boundaries, and bulk NaCl vacancy conduction at 300 K is "
-                  "about ten orders of magnitude below it (transport.md). For the paper's value to be bulk "
-                  "vacancy conduction, the carrier density or the barrier would have to be as in the last two "
-                  "columns; agreement is not forced.", ""]
+                  "about ten orders of magnitude below it (transport.md, estimate). For the paper's value to be "
+                  "bulk vacancy conduction, the carrier density or the barrier would have to be as in the last "
+                  "two columns; agreement is not forced.", ""]
     return lines
 
 
@@ -155,9 +179,13 @@ def _table(header, rows) -> str:
     return ReportContext.table(header, rows)
 
 
-def section(docs: Sequence[TransportDocument], figure: str | None = None) -> str:
-    """The report's transport section (Markdown); ``figure``: relative path of the Arrhenius PNG, if written."""
-    lines = ["## Ionic transport: from barriers to D and σ", ""]
+def section(docs: Sequence[TransportDocument], figure: str | None = None, *, heading: bool = True,
+            trusted: Callable[[Any], bool] | None = None) -> str:
+    """The report's transport section (Markdown); ``figure``: relative path of the Arrhenius PNG, if written;
+    ``heading``: start with the section's own ``##`` line (the registry's report writes its own);
+    ``trusted``: which documents a summarising sentence may cite (default: unflagged ones)."""
+    trusted = trusted or (lambda d: not d.flags)
+    lines = ["## Ionic transport: from barriers to D and σ", ""] if heading else []
     docs = list(docs)
     if not docs:
         return "\n".join(lines + ["No transport results.", ""])
@@ -169,15 +197,17 @@ def section(docs: Sequence[TransportDocument], figure: str | None = None) -> str
                                                          + (" (assumed)" if h.nu_star_assumed else ""))
             hop_rows.append((s, h.name, _f(h.length), _f(h.forward_barrier, 3), nu, _e(h.rate_hz),
                              str(h.jumps_per_cell)))
-        net_rows.append((s, doc.provenance.calculator.get("name", "—"), str(doc.percolation_dimension),
+        net_rows.append((s, calculator_of(doc), str(doc.percolation_dimension),
                          _f(None if doc.migration_fit is None else doc.migration_fit.activation_energy, 3),
                          _e(doc.vacancy_diffusivity), _f(doc.correlation_factor, 4), doc.correlation_method,
                          _f(doc.haven_ratio, 4), "; ".join(doc.flags) or "—"))
         for c in doc.carriers:
             d_star = _e(c.tracer_diffusivity) if c.tracer_diffusivity is not None else \
                 f"≤ {_e(c.tracer_diffusivity_upper)} (f not computed)"
+            own = [f for f in doc.flags if f.startswith(c.name)]
             car_rows.append((s, c.name, c.model.source or "—", _e(c.site_fraction), _e(c.density_cm3), d_star,
-                             _e(c.conductivity), _f(c.activation_energy)))
+                             _e(c.conductivity), _f(c.activation_energy),
+                             "; ".join(own) if own else _status(doc, trusted)))
     t_ref = docs[0].reference_temperature
     lines += [f"Jump rates Γ = ν* exp(−E_a/kT) at {t_ref:.0f} K (vacancy jump B → A; hops equivalent by symmetry "
               "share the rate):", "",
@@ -189,14 +219,15 @@ def section(docs: Sequence[TransportDocument], figure: str | None = None) -> str
               f"Carriers, stated, and the results at {t_ref:.0f} K (D* = f c_v D_v; σ by Nernst–Einstein, "
               "σ = n q² D*/(kT H_R) with H_R = f); E_a,eff from ln(σT) over 250–1000 K:", "",
               _table(["system", "carriers", "source", "c_v", "n_v (cm⁻³)", f"D*({t_ref:.0f} K) (cm²/s)",
-                      f"σ({t_ref:.0f} K) (S/cm)", "E_a,eff (eV)"], car_rows), ""]
+                      f"σ({t_ref:.0f} K) (S/cm)", "E_a,eff (eV)", "status"], car_rows), ""]
     if figure:
         lines += [f"![Arrhenius plot of σ]({figure})", ""]
     for doc in docs:
         if doc.formula == "NaCl":
             lines += _nacl_lines(doc)
-    lines += _paper_lines(docs)
+    lines += _paper_lines(docs, trusted)
     notes = sorted({n for d in docs for n in d.notes})
-    lines += [f"- {n}" for n in notes]
+    if notes:
+        lines += ["Notes:", "", *(f"- {n}" for n in notes)]
     return "\n".join(lines + [""])
 
