@@ -179,7 +179,10 @@ def query(
         table = Table(*frame.columns, title=f"{property} results ({len(frame)})")
         for row in frame.itertuples(index=False):
             table.add_row(*[_cell(v) for v in row])
-        Console().print(table)  # a fresh console: the terminal width as it is now
+        out = Console()  # a fresh console: the terminal width as it is now
+        if not out.is_terminal:  # a pipe or a log: rich's default 80 columns would cut every column to a letter
+            out = Console(width=max(out.width, 400))
+        out.print(table)
     except AtomflowError as exc:
         _fail(exc)
 

@@ -51,14 +51,17 @@ def test_every_registered_property_is_imported_by_packages():
             tuple(p for p in PACKAGES if importlib.util.find_spec(p)))
 
 
-def test_the_default_study_states_its_assumed_attempt_frequency():
+def test_the_study_states_an_assumed_attempt_frequency_and_computes_one_when_asked():
     paper = load_workflow("paper").module
-    flow = paper.make_flow("fumi_tosi", phases=[("NaCl", rocksalt_nacl(), "NaCl rock salt", False)],
-                           overrides=OVERRIDES)
-    names = [j.name for j, _ in flow.iterflow()]
-    assert not any(n.startswith("attempt frequency") for n in names) and "transport NaCl analyse" in names
+    nacl = [("NaCl", rocksalt_nacl(), "NaCl rock salt", False)]
+    flow = paper.make_flow("fumi_tosi", phases=nacl, overrides=OVERRIDES)  # the default: NU_STAR_HOSTS = ()
+    assert not any(j.name.startswith("attempt frequency") for j, _ in flow.iterflow())
     transport = next(j for j in flow.jobs if getattr(j, "name", "") == "transport NaCl")
-    assert paper.NU_STAR_SWITCHED_OFF in transport.jobs[0].function_kwargs["notes"]
+    assert paper.NU_STAR_SWITCHED_OFF in transport.jobs[0].function_kwargs["notes"]  # stated, never silent
+    flow = paper.make_flow("fumi_tosi", phases=nacl, overrides=OVERRIDES, nu_star_hosts=("NaCl",))
+    assert "attempt frequency NaCl hops" in [j.name for j, _ in flow.iterflow()]
+    transport = next(j for j in flow.jobs if getattr(j, "name", "") == "transport NaCl")
+    assert paper.NU_STAR_SWITCHED_OFF not in transport.jobs[0].function_kwargs["notes"]
 
 
 def test_study_documents_are_queryable(study_store):
