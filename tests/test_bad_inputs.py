@@ -145,7 +145,7 @@ CASES = [
     ("k-point density of zero", lambda t, m: CalculatorSpec.parse("gpaw:kpt_density=0"), CalculatorError,
      ["kpt_density must be positive", "got 0", "kpt_density=4"]),
     ("negative plane-wave cutoff", lambda t, m: CalculatorSpec.parse("vasp:encut=-550"), CalculatorError,
-     ["encut must be positive", "got -550"]),
+     ["encut must be positive", "got -550", "e.g. encut=550"]),
     ("chemical potential that is not finite",
      lambda t, m: VacancyFormationMaker(calculator="emt", species="Cu", mu=float("nan")), InputError,
      ["mu must be a finite number of eV/atom", "got nan", "energy per atom of the reference phase"]),

@@ -19,7 +19,6 @@ def check_dft_parameters(params: dict[str, Any]) -> None:
             except (TypeError, ValueError):
                 raise CalculatorError(f"{key} must be a number ({unit}), got {params[key]!r}.") from None
             if not value > 0:
-                raise CalculatorError(
-                    f"{key} must be positive ({unit}), got {params[key]!r}; e.g. kpt_density=4 (about 8×8×8 "
-                    "for the NaCl primitive cell) and ecut=550 (the paper's cutoff)."
-                )
+                example = ("kpt_density=4 (about 8×8×8 for the NaCl primitive cell)" if key == "kpt_density"
+                           else f"{key}=550 (the paper's cutoff)")  # encut for VASP, ecut for GPAW
+                raise CalculatorError(f"{key} must be positive ({unit}), got {params[key]!r}; e.g. {example}.")
