@@ -20,7 +20,16 @@ from atomflow.documents import Provenance
 from atomflow.errors import InputError
 from atomflow.neb.analysis import mic_displacements
 from atomflow.neb.document import MigrationDocument
-from atomflow.rates.attempt import LOCAL_CUTOFF, VineyardSettings, attempt_frequency
+from atomflow.rates.attempt import (
+    HESSIAN,
+    KICK,
+    LOCAL_CUTOFF,
+    MAX_REFINEMENTS,
+    REFINE_MAX_STEPS,
+    TIGHT_FMAX,
+    VineyardSettings,
+    attempt_frequency,
+)
 from atomflow.rates.document import AttemptFrequencyDocument
 from atomflow.rates.hessian import DELTA
 from atomflow.rates.vineyard import IMAGINARY_TOL_THZ
@@ -44,14 +53,15 @@ class AttemptFrequencyMaker(Maker):
 
     name: str = "attempt frequency"
     calculator: CalculatorSpec | str | None = None
-    hessian: str = "symmetric"
+    # the fields of VineyardSettings, flat as in every Maker; defaults from atomflow.rates.attempt
+    hessian: str = HESSIAN
     cutoff: float = LOCAL_CUTOFF
     delta: float = DELTA
-    fmax: float = 1e-3
+    fmax: float = TIGHT_FMAX
     refine_minimum: bool = True
-    max_steps: int = 500
-    max_refinements: int = 2
-    kick: float = 0.05
+    max_steps: int = REFINE_MAX_STEPS
+    max_refinements: int = MAX_REFINEMENTS
+    kick: float = KICK
     imaginary_tol: float = IMAGINARY_TOL_THZ
     label: str | None = None
     stand_in: bool | None = None  # None: copied from the MigrationDocument
