@@ -46,6 +46,9 @@ class Property:
     section: Callable[[ReportContext], str] | None = None  # Markdown for the generic report (any store)
     figures: Callable[[ReportContext, Path], list[Path]] | None = None
     system_of: Callable[[Any], str] | None = None  # grouping key; default: structure label, else formula
+    #: Markdown lines for the report's overview: what makes a system's other results suspect (e.g. a
+    #: dynamically unstable bulk); empty when nothing does
+    warnings: Callable[[ReportContext], list[str]] | None = None
 
     def system(self, doc: Any) -> str:
         return (self.system_of or default_system_of)(doc)

@@ -81,7 +81,18 @@ def phonon_figures(ctx: ReportContext, out: Path) -> list[Path]:
     return paths
 
 
+def dynamically_unstable(ctx: ReportContext) -> list[str]:
+    """A bold line naming every bulk whose newest phonon document (per calculator) has imaginary modes."""
+    unstable = [f"{system} ({calc}: lowest mode {docs[0].min_frequency:.2f} THz)"
+                for system, by_calc in ctx.groups.items() for calc, docs in by_calc.items()
+                if docs[0].dynamically_stable is False]
+    if not unstable:
+        return []
+    return ["**Dynamically unstable bulk(s)** — imaginary phonon modes, so the structure is not a minimum of the "
+            "calculator and every property computed on it is suspect: " + "; ".join(unstable) + "."]
+
+
 PHONONS = register_property(Property(
     name="phonons", document=PhononDocument, row=phonon_row, title="Phonons (harmonic, finite displacements)",
-    accessor="phonons", section=phonon_section, figures=phonon_figures,
+    accessor="phonons", section=phonon_section, figures=phonon_figures, warnings=dynamically_unstable,
 ))

@@ -71,22 +71,13 @@ def overview(contexts: list[ReportContext]) -> str:
                                                                                      else ""), *cells])
     note = "\n\n† = a stand-in structure, not the compound it stands for." if any("†" in r[0] for r in rows) else ""
     return (ReportContext.table(["system", "formulas", *(ctx.property.title for ctx in contexts)], rows) + note
-            + dynamic_stability(contexts))
+            + overview_warnings(contexts))
 
 
-def dynamic_stability(contexts: list[ReportContext]) -> str:
-    """A bold line naming every bulk whose newest phonon document (per calculator) has imaginary modes."""
-    unstable = []
-    for ctx in contexts:
-        for system, by_calc in ctx.groups.items():
-            for calc, docs in by_calc.items():
-                doc = docs[0]
-                if getattr(doc, "dynamically_stable", True) is False:
-                    unstable.append(f"{system} ({calc}: lowest mode {doc.min_frequency:.2f} THz)")
-    if not unstable:
-        return ""
-    return ("\n\n**Dynamically unstable bulk(s)** — imaginary phonon modes, so the structure is not a minimum of "
-            "the calculator and every property computed on it is suspect: " + "; ".join(unstable) + ".")
+def overview_warnings(contexts: list[ReportContext]) -> str:
+    """What each property says makes a system's results suspect (its ``warnings`` hook), under the overview."""
+    lines = [line for ctx in contexts if ctx.property.warnings for line in ctx.property.warnings(ctx)]
+    return "".join(f"\n\n{line}" for line in lines)
 
 
 def property_section(ctx: ReportContext, out: Path) -> str:
