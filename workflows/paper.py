@@ -59,9 +59,9 @@ NA7SN12_ASSUMED_VACANT_FRACTION = 2 / 30
 
 #: Hosts whose hops get a Vineyard ν* in `make run`. None by default, not for cost — the NaCl hop (tight minimum,
 #: dimer-refined saddle to 1e-3 eV/Å, two symmetric Γ Hessians of the 63-atom cell) takes 68 s wall / 141 CPU-s
-#: with SevenNet-0 on a quiet 2-core machine — but because its SevenNet-0 result is not yet understood: ν* =
-#: 0.26 THz against 4.12 THz for the same hop with Fumi–Tosi, and a refined first-order barrier 41 meV below the
-#: climbing image's (0.6034 vs 0.6445 eV) although the climbing image already had one imaginary mode.
+#: with SevenNet-0 on a quiet 2-core machine — but because its SevenNet-0 result is not yet checked: ν* =
+#: 0.26 THz against 4.12 THz for the same hop with Fumi–Tosi, at a saddle the dimer found ≈ 0.6 Å off the
+#: symmetric path and 41 meV below the climbing image (0.6034 vs 0.6445 eV).
 #: ("NaCl",) turns it on; the stated default is used, and flagged, until that is checked.
 NU_STAR_HOSTS: tuple[str, ...] = ()
 
