@@ -51,17 +51,17 @@ def test_every_registered_property_is_imported_by_packages():
             tuple(p for p in PACKAGES if importlib.util.find_spec(p)))
 
 
-def test_the_study_states_an_assumed_attempt_frequency_and_computes_one_when_asked():
+def test_the_study_computes_the_nacl_attempt_frequency_and_states_it_when_switched_off():
     paper = load_workflow("paper").module
     nacl = [("NaCl", rocksalt_nacl(), "NaCl rock salt", False)]
-    flow = paper.make_flow("fumi_tosi", phases=nacl, overrides=OVERRIDES)  # the default: NU_STAR_HOSTS = ()
-    assert not any(j.name.startswith("attempt frequency") for j, _ in flow.iterflow())
-    transport = next(j for j in flow.jobs if getattr(j, "name", "") == "transport NaCl")
-    assert paper.NU_STAR_SWITCHED_OFF in transport.jobs[0].function_kwargs["notes"]  # stated, never silent
-    flow = paper.make_flow("fumi_tosi", phases=nacl, overrides=OVERRIDES, nu_star_hosts=("NaCl",))
+    flow = paper.make_flow("fumi_tosi", phases=nacl, overrides=OVERRIDES)  # the default: NU_STAR_HOSTS = ("NaCl",)
     assert "attempt frequency NaCl hops" in [j.name for j, _ in flow.iterflow()]
     transport = next(j for j in flow.jobs if getattr(j, "name", "") == "transport NaCl")
     assert paper.NU_STAR_SWITCHED_OFF not in transport.jobs[0].function_kwargs["notes"]
+    flow = paper.make_flow("fumi_tosi", phases=nacl, overrides=OVERRIDES, nu_star_hosts=())
+    assert not any(j.name.startswith("attempt frequency") for j, _ in flow.iterflow())
+    transport = next(j for j in flow.jobs if getattr(j, "name", "") == "transport NaCl")
+    assert paper.NU_STAR_SWITCHED_OFF in transport.jobs[0].function_kwargs["notes"]  # stated, never silent
 
 
 def test_study_documents_are_queryable(study_store):

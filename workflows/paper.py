@@ -57,13 +57,11 @@ NACL_EXTRINSIC_CM3 = 1.0e17
 #: one, 2 of the 30 Na sites are vacant (a special site would give 1 of 29, half the carriers).
 NA7SN12_ASSUMED_VACANT_FRACTION = 2 / 30
 
-#: Hosts whose hops get a Vineyard ν* in `make run`. None by default, not for cost — the NaCl hop (tight minimum,
-#: dimer-refined saddle to 1e-3 eV/Å, two symmetric Γ Hessians of the 63-atom cell) takes 68 s wall / 141 CPU-s
-#: with SevenNet-0 on a quiet 2-core machine — but because its SevenNet-0 result is not yet checked: ν* =
-#: 0.26 THz against 4.12 THz for the same hop with Fumi–Tosi, at a saddle the dimer found ≈ 0.6 Å off the
-#: symmetric path and 41 meV below the climbing image (0.6034 vs 0.6445 eV).
-#: ("NaCl",) turns it on; the stated default is used, and flagged, until that is checked.
-NU_STAR_HOSTS: tuple[str, ...] = ()
+#: Hosts whose hops get a Vineyard ν* in `make run`: NaCl (tight minimum, Γ Hessian of the climbing image — with
+#: SevenNet-0 it has two imaginary modes, −2.18 and −1.84 THz: a higher-order point of the symmetric path —, the
+#: dimer-refined first-order saddle ≈ 0.6 Å off that path and 41 meV lower, two symmetric Γ Hessians of the 63-atom
+#: cell): about 1.5 min with SevenNet-0 on a quiet 2-core machine. () turns it off.
+NU_STAR_HOSTS: tuple[str, ...] = ("NaCl",)
 
 #: Why the Na–Sn hops get the stated default ν*: their defect cells (127 atoms for the stand-in, 151 for Na7Sn12,
 #: little symmetry) need up to 6N force calls per Hessian, two Hessians per hop, for several hops — more than the
@@ -71,7 +69,7 @@ NU_STAR_HOSTS: tuple[str, ...] = ()
 NU_STAR_NOT_COMPUTED = ("ν* of the Na–Sn hops not computed (not affordable in `make run`: two full Γ Hessians "
                         "of a large low-symmetry defect cell per hop); the stated default is used and flagged")
 NU_STAR_SWITCHED_OFF = ("ν* of the NaCl hop not computed in this run (switched off in workflows/paper.py "
-                        "NU_STAR_HOSTS until the SevenNet-0 value is checked); the stated default is used and flagged")
+                        "NU_STAR_HOSTS); the stated default is used and flagged")
 
 
 def structural_carriers(phase: LabelledStructure) -> tuple[float, str]:

@@ -34,7 +34,8 @@ class AttemptFrequencyDocument(BaseModel):
     n_imaginary_min: int = Field(description="Imaginary modes at the minimum (must be 0).")
     n_imaginary_saddle: int = Field(description="Imaginary modes at the final saddle (must be 1).")
     n_imaginary_climbing_image: int | None = Field(
-        default=None, description="Imaginary modes at the first saddle Hessian (after the first dimer run).")
+        default=None, description="Imaginary modes at the climbing image itself, before any refinement "
+                                  "(2 or more: a higher-order point of the band).")
     n_refinements: int = Field(default=0, description="Symmetry-breaking kicks + dimer runs needed for order 1.")
     saddle_shift: float | None = Field(
         default=None, description="RMS minimum-image displacement of the refined saddle from the climbing image, Å.")

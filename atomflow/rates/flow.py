@@ -151,8 +151,9 @@ def _vineyard_inputs(migration: Any, maker: AttemptFrequencyMaker) -> tuple:
 def vineyard_key(migration: Any, maker: AttemptFrequencyMaker) -> str:
     """The key an attempt frequency is stored under: end point, saddle, calculator, settings, label."""
     doc, images, ci, spec, settings, label, stand_in = _vineyard_inputs(migration, maker)
+    # method 2: the climbing image's own modes are counted (method 1 counted them after the first dimer search)
     return cache_key("vineyard", images[0], spec, settings.as_dict(), saddle=structure_fingerprint(images[ci]),
-                     moving_index=doc.moving_index, label=label, stand_in=stand_in)
+                     moving_index=doc.moving_index, label=label, stand_in=stand_in, method=2)
 
 
 def _spec_from_provenance(doc: MigrationDocument) -> dict[str, Any] | None:
