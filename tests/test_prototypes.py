@@ -50,7 +50,7 @@ def test_each_prototype_names_its_source_and_the_built_cell_is_the_stated_one(fo
         assert re.search(r"\b(18|19|20)\d\d\)", proto.source) or "secondary source" in proto.source
     else:
         assert proto.source.startswith("UNVERIFIED") and "unverified" in proto.note.lower()
-    assert proto.temperature_K is None or 0.0 < proto.temperature_K < 400.0  # measured, not a melt
+    assert proto.temperature_K is None or 0.0 < proto.temperature_K < 400.0  # kelvin, a solid-state measurement
     # spglib's standard conventional cell of what was built: the stated space group at the stated lattice
     sga = SpacegroupAnalyzer(prototype(formula).structure, symprec=1e-3)
     assert sga.get_space_group_symbol() == proto.space_group
