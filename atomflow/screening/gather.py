@@ -60,6 +60,9 @@ def phase_numbers(system: str, calc: str, docs: Mapping[str, list[Any]]) -> Phas
     _phonons(p, _first(docs.get("phonons")))
     _transport(p, _first(docs.get("transport")))
     p.mechanism_note = criteria.mechanism_note(formula)
+    missing = [name for name in ("vacancy", "phonons", "transport") if not docs.get(name)]
+    if missing:
+        p.notes.append(f"not in the store: {', '.join(missing)} (not run, still running, or failed)")
     return p
 
 
@@ -130,6 +133,8 @@ def _barriers(p: PhaseNumbers, docs: Sequence[Any], bulk: Any | None) -> None:
     for d in docs:
         newest.setdefault(d.name, d)
     if not newest:
+        if not p.reference:  # no barrier: the phase cannot be placed on the transport axis
+            p.flags.append("no hop barrier stored (NEB failed, not run or still running)")
         return
     p.hop_barriers = {n: d.forward_barrier for n, d in sorted(newest.items())}
     for n, d in sorted(newest.items()):
