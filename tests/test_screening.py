@@ -114,3 +114,19 @@ def test_reference_numbers_carry_sources_and_none_are_invented():
     assert all(src for _, _, src in references("NaCl")) and references("NaBr") == []
     assert "superionic" in mechanism_note("Na3SbS4") and mechanism_note("NaF") is None
     assert any("0.22 mS/cm" in v for _, v, _ in references("NaSn"))
+
+
+def test_every_hop_the_migration_workflow_finds_lands_on_the_migration_graph():
+    # the hop finder (atomflow.neb) and the graph (pymatgen-analysis-diffusion) must agree on sites, images and
+    # symmetry classes, or barriers would be dropped silently; Na3Sb: two Na Wyckoff sites, three hops
+    from atomflow.neb import MigrationMaker
+    from atomflow.structures.prototypes import prototype
+
+    s = prototype("Na3Sb").structure
+    found = MigrationMaker().endpoints(s)
+    hops = [HopBarrier(e.hop.name, e.hop.site_a, e.hop.site_b, tuple(e.hop.image), 0.2 + 0.1 * k, 0.2 + 0.1 * k,
+                       -50.0, 95, e.hop.length) for k, e in enumerate(found)]
+    result = percolation(s, hops)
+    assert len(hops) == 3 and not result.flags and set(result.costs) == {h.name for h in hops}
+    assert not any("no computed barrier" in n for n in result.notes)
+    assert result.dimension_all == 3 and result.barrier in {h.forward for h in hops}

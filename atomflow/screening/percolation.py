@@ -84,8 +84,6 @@ def edge_costs(hops: list[HopBarrier]) -> tuple[dict[str, float], str]:
 def percolation(structure: Structure, hops: list[HopBarrier], species: str = "Na",
                 symprec: float = 0.1) -> Percolation:
     """E_perc, its dimension and the 3-D threshold of the hop network of ``species`` in ``structure``."""
-    from pymatgen.analysis.diffusion.neb.full_path_mapper import MigrationGraph
-
     if not hops:
         return Percolation(None, 0, None, 0, flags=["no computed hop"])
     notes: list[str] = []
@@ -111,8 +109,8 @@ def percolation(structure: Structure, hops: list[HopBarrier], species: str = "Na
                      "max(forward, reverse); site-energy differences between hops are not included")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # spglib / pymatgen deprecation chatter
-        mg = MigrationGraph.with_distance(structure, species, max(lengths.values()) + CUTOFF_MARGIN,
-                                          symprec=symprec)
+        mg = _MigrationGraph.with_distance(structure, species, max(lengths.values()) + CUTOFF_MARGIN,
+                                           symprec=symprec)
         labels = {}
         for h in placed:
             label = _edge_label(mg, node[h.site_a], node[h.site_b], tuple(int(x) for x in h.image))
@@ -133,21 +131,55 @@ def percolation(structure: Structure, hops: list[HopBarrier], species: str = "Na
             notes.append(f"{len(missing)} symmetry class(es) of {species}–{species} pairs within the cutoff have "
                          "no computed barrier and are left out of the network")
         thresholds = sorted({costs[n] for n in labels.values()})
+        # Percolation and its dimension only grow with the threshold: bisect with pymatgen's Larsen dimension
+        # (cheap), then ask get_path at the threshold found for the path itself (one call, not one per
+        # threshold: a get_path that finds nothing copies the graph once per site).
+        first = _lowest(thresholds, lambda t: _dimension(mg, t) >= 1)
         barrier, path = None, []
-        for t in thresholds:
-            found = next(mg.get_path(max_val=t + 1e-9), None)
+        for t in thresholds[first:] if first is not None else []:
+            found = next(mg.get_path(max_val=t + 1e-9, flip_hops=False), None)
             if found is not None:
                 barrier = max(float(d["cost"]) for d in found[1])
                 path = [d.get("hop_name") or str(d["hop_label"]) for d in found[1]]
                 break
-        dims = {t: _dimension(mg, t) for t in thresholds}
-    barrier_3d = next((t for t in thresholds if dims[t] == 3), None)
-    dimension = dims[barrier] if barrier is not None else 0
+        three = _lowest(thresholds, lambda t: _dimension(mg, t) == 3)
+        dimension = _dimension(mg, barrier) if barrier is not None else 0
+        dimension_all = _dimension(mg, thresholds[-1])
+    barrier_3d = thresholds[three] if three is not None else None
     if barrier is None:
         flags.append("the computed hops do not form a percolating network")
     return Percolation(barrier=barrier, dimension=dimension, barrier_3d=barrier_3d,
-                       dimension_all=dims[thresholds[-1]] if thresholds else 0, path=path,
+                       dimension_all=dimension_all, path=path,
                        costs={n: costs[n] for n in labels.values()}, cost_kind=kind, notes=notes, flags=flags)
+
+
+def _lowest(values: list[float], holds) -> int | None:
+    """Index of the first value for which the monotone predicate ``holds`` is true (bisection), or None."""
+    lo, hi = 0, len(values)
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if holds(values[mid]):
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo if lo < len(values) else None
+
+
+class _MigrationGraph:
+    """pymatgen-analysis-diffusion's MigrationGraph with its symmetrized structure computed once: the library
+    recomputes it (a space-group analysis) for every edge and every hop comparison — minutes for a 60-atom
+    cell. Nothing else differs."""
+
+    @staticmethod
+    def with_distance(structure: Structure, species: str, max_distance: float, symprec: float):
+        from functools import cached_property
+
+        from pymatgen.analysis.diffusion.neb.full_path_mapper import MigrationGraph
+
+        class Cached(MigrationGraph):
+            symm_structure = cached_property(MigrationGraph.symm_structure.fget)
+
+        return Cached.with_distance(structure, species, max_distance, symprec=symprec)
 
 
 def _edge_label(mg, u: int, v: int, image: tuple[int, int, int]):
