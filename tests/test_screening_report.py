@@ -70,3 +70,13 @@ def test_report_ranks_the_phases_with_g_na_of_the_same_calculator_and_flags_the_
     assert _row(text, prototype("Na").label)[0] == "ref."
     assert "Dreyfus & Nowick" in text and "no measured reference value known here" not in _row(text, nacl_label)
     assert (tmp_path / "ranking.png").stat().st_size > 1000 and "](ranking.png)" in text
+
+
+def test_the_ranking_api_gives_the_rows_the_report_shows(store):
+    from atomflow.screening import ranking
+
+    rows = {r.numbers.system: r for r in ranking(store)}
+    nacl = rows[prototype("NaCl").label]
+    assert nacl.rank == 1 and nacl.numbers.dimension == 3 and nacl.numbers.sigma_300k > 0
+    assert rows[FLAGGED].rank is None and rows[prototype("Na").label].numbers.reference
+    assert nacl.numbers.a_exp == pytest.approx(5.6402) and "Swanson" in nacl.numbers.lattice_source
