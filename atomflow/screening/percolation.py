@@ -123,6 +123,8 @@ def percolation(structure: Structure, hops: list[HopBarrier], species: str = "Na
                 if costs[h.name] < costs[labels[label]]:
                     continue
             labels[label] = h.name
+        if not labels:
+            return Percolation(None, 0, None, 0, notes=notes, flags=flags)
         for label in mg.unique_hops:
             cost = costs[labels[label]] if label in labels else math.inf
             mg.add_data_to_similar_edges(label, {"cost": cost, "hop_name": labels.get(label)})
