@@ -311,6 +311,8 @@ class StudyContext:
     contexts: dict[str, ReportContext]
     output_dir: Path
     store: str = ""
+    #: what a section computed once for its text and its figures (e.g. the ranking rows), by the section's key
+    cache: dict[str, Any] = field(default_factory=dict)
 
     def documents(self, name: str) -> list[Any]:
         """The documents of property ``name``, newest first ([] if the store holds none)."""

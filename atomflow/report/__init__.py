@@ -1,8 +1,9 @@
 """The report of any store: results/report.md + PNG figures, rebuilt from the store without recomputing.
 
 One section per registered property that the store holds (its registration's ``section`` and ``figures``, see
-:mod:`atomflow.properties`), an overview by system and property, and the comparison with the seed paper
-(:mod:`atomflow.report.paper`) when the paper's systems are present.
+:mod:`atomflow.properties`), an overview by system and property, the comparison with the seed paper
+(:mod:`atomflow.report.paper`) when the paper's systems are present, and each registered multi-property
+section (:class:`~atomflow.properties.ReportSection`, e.g. the interphase ranking) that finds something to say.
 """
 
 from __future__ import annotations

@@ -20,8 +20,11 @@ _DIM = {0: "none", 1: "1-D", 2: "2-D", 3: "3-D"}
 
 
 def ranked_rows(study: StudyContext) -> list[RankedRow]:
-    documents = {name: study.documents(name) for name in READS}
-    return rank(gather(documents)) if applies(documents) else []
+    """The rows, computed once per report (the section and the figure share them)."""
+    if "ranking" not in study.cache:
+        documents = {name: study.documents(name) for name in READS}
+        study.cache["ranking"] = rank(gather(documents)) if applies(documents) else []
+    return study.cache["ranking"]
 
 
 def _f(x: float | None, digits: int = 2) -> str:
