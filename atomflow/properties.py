@@ -31,6 +31,7 @@ PACKAGES = (
     "atomflow.phonons",  # phonons
     "atomflow.rates",  # attempt_frequency
     "atomflow.transport",  # transport
+    "atomflow.screening",  # the interphase ranking (a report section over several properties)
 )
 
 
@@ -74,6 +75,38 @@ def register_property(prop: Property) -> Property:
             raise InputError(f"Property {prop.name!r}: accessor {prop.accessor!r} is taken by {other.name!r}.")
     _REGISTRY[prop.name] = prop
     return prop
+
+
+@dataclass(frozen=True)
+class ReportSection:
+    """A report section drawn from several properties' documents (e.g. a ranking); no document of its own.
+
+    ``section`` returns Markdown, or '' when the store holds nothing it can use (then the report leaves it out).
+    """
+
+    name: str
+    title: str
+    section: Callable[[StudyContext], str]
+    figures: Callable[[StudyContext, Path], list[Path]] | None = None
+
+
+_SECTIONS: dict[str, ReportSection] = {}
+
+
+def register_section(section: ReportSection) -> ReportSection:
+    """Make ``section`` part of ``atomflow report`` for any store; the same name again replaces it."""
+    _SECTIONS[section.name] = section
+    return section
+
+
+def registered_sections() -> list[ReportSection]:
+    """Every registered multi-property section, in registration order."""
+    _load()
+    return list(_SECTIONS.values())
+
+
+def unregister_section(name: str) -> None:
+    _SECTIONS.pop(name, None)
 
 
 def unregister_property(name: str) -> None:
@@ -269,6 +302,22 @@ class ReportContext:
         lines = [f"- {s}, {c}{_name(d)}: {'; '.join(flag_list(d))}" for s, c, d in self.flagged]
         return ("Not used in any summary above (flagged, unconverged or unstable):\n\n" + "\n".join(lines)
                 if lines else "")
+
+
+@dataclass
+class StudyContext:
+    """Every property's :class:`ReportContext` of one store, for a :class:`ReportSection`."""
+
+    contexts: dict[str, ReportContext]
+    output_dir: Path
+    store: str = ""
+    #: what a section computed once for its text and its figures (e.g. the ranking rows), by the section's key
+    cache: dict[str, Any] = field(default_factory=dict)
+
+    def documents(self, name: str) -> list[Any]:
+        """The documents of property ``name``, newest first ([] if the store holds none)."""
+        ctx = self.contexts.get(name)
+        return list(ctx.documents) if ctx else []
 
 
 def _name(doc: Any) -> str:

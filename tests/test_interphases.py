@@ -8,7 +8,7 @@ from atomflow.cluster.submit import quiet_iterflow
 from atomflow.errors import CalculatorError
 from atomflow.workflows import load_workflow
 
-STEPS = ("relax", "elastic", "vacancy", "migration", "phonons")
+STEPS = ("relax", "elastic", "vacancy", "migration", "phonons", "transport")
 PROTOTYPE_FORMULAS = {"Na", "NaCl", "NaF", "NaBr", "NaI", "Na2O", "Na2S", "Na3N", "Na3Sb", "Na3SbS4"}
 
 
@@ -56,3 +56,16 @@ def test_every_phase_gets_the_five_steps_and_the_study_states_its_job_count(stud
 def test_an_element_the_calculator_cannot_handle_stops_the_build(study):
     with pytest.raises(CalculatorError, match="fumi_tosi.*F"):
         study.make_flow("fumi_tosi")  # the rigid-ion model has Na and Cl only: NaF is refused at build time
+
+
+def test_transport_reuses_the_migration_and_vacancy_results_of_its_phase_and_assumes_nu_star(study):
+    from atomflow.structures.prototypes import prototype
+
+    flow = study.module.phase_flow(prototype("NaCl"), "fumi_tosi")
+    steps = {f.name.split()[0]: f for f in flow.jobs}
+    analyse = steps["transport"].jobs[0]
+    structure, migrations, vacancy = analyse.function_args[:3]
+    assert migrations.uuid == steps["migration"].output.uuid  # the same MigrationDocuments, not a second NEB
+    assert vacancy.uuid == steps["vacancy"].output.uuid and structure.uuid == steps["relax"].uuid
+    assert analyse.function_args[3] is None  # no attempt-frequency documents: ν* is the stated default
+    assert study.module.NU_STAR_ASSUMED in analyse.function_kwargs["notes"]

@@ -12,7 +12,13 @@ Per phase, with one calculator:
   VacancyFormationMaker's rule for binary hosts of Na with an anion (NaX, Na2O, Na2S, Na3N; not Na3Sb,
   Na3SbS4 or the alloys),
 - CI-NEB barrier of every symmetry-distinct Na-vacancy hop,
-- harmonic phonons (stability).
+- harmonic phonons (stability),
+- transport at 300 K (atomflow.transport): D and σ of the thermal carriers of the vacancy document (the
+  Schottky pair for the ionic binaries, else the lowest E_f) from the barriers of the migration step — the same
+  MigrationDocuments, passed on, not recomputed — with the stated default ν* (flagged as assumed, as
+  workflows/paper.py does for the Na–Sn hops): the Vineyard ν* costs two Γ Hessians of the defect cell per hop.
+
+The ranking (atomflow.screening) is not a job here: the report computes it from the stored documents.
 
 The relaxations inside the property flows have the same structure, calculator and settings as the relax
 step here, so they are reused from the store rather than recomputed. Loaded by `atomflow run interphases`;
@@ -30,10 +36,19 @@ from atomflow.neb import MigrationMaker
 from atomflow.phonons import PhononMaker
 from atomflow.structures import LabelledStructure, na7sn12, na_sn_phases
 from atomflow.structures.prototypes import interphase_prototypes
+from atomflow.transport import TransportMaker
 from atomflow.vacancy import VacancyFormationMaker
 
-#: The five property steps of every phase, in the order they are built.
-STEPS = ("relax", "elastic", "vacancy", "migration", "phonons")
+#: The property steps of every phase, in the order they are built.
+STEPS = ("relax", "elastic", "vacancy", "migration", "phonons", "transport")
+
+#: Why ν* is not computed here (said in every transport document of the study).
+NU_STAR_ASSUMED = ("ν* not computed in the interphase screening (the Vineyard route costs two full Γ Hessians of "
+                   "the defect cell per hop, for every hop of 15 phases); the stated default is used and flagged")
+#: Na sites per primitive cell above which the tracer correlation f is not computed (onsager's VacancyMediated
+#: takes about a minute for 16 sites on one core, atomflow.transport.TransportMaker); σ needs only D_v (H_R = f),
+#: so it is unaffected; D* is then given as its upper bound, flagged.
+CORRELATION_MAX_SITES = 16
 
 
 def phases() -> list[LabelledStructure]:
@@ -59,14 +74,22 @@ def phase_flow(phase: LabelledStructure, calculator: str | None = None) -> Flow:
     elastic = ElasticMaker(name=f"elastic {key}", **common)
     relax = elastic.bulk_relax_maker.make(s)  # the same relaxation the elastic flow starts with
     relax.name = f"relax {key}"
-    flows = [
-        relax,
-        elastic.make(s),
-        VacancyFormationMaker(name=f"vacancy {key}", **common).make(s),
-        MigrationMaker(name=f"migration {key}", **common).make(s),
-        PhononMaker(name=f"phonons {key}", **common).make(s),
-    ]
+    vacancy = VacancyFormationMaker(name=f"vacancy {key}", **common).make(s)
+    migration = MigrationMaker(name=f"migration {key}", **common).make(s)
+    # The hop indices refer to the relaxed bulk (same atom order as s): the relax step's output is that cell.
+    transport = TransportMaker(name=f"transport {key}", label=label, stand_in=phase.stand_in,
+                               notes=(NU_STAR_ASSUMED,), correlation=_primitive_sites(s) <= CORRELATION_MAX_SITES,
+                               ).make(relax.output.structure, migration.output, vacancy=vacancy.output)
+    flows = [relax, elastic.make(s), vacancy, migration, PhononMaker(name=f"phonons {key}", **common).make(s),
+             transport]
     return Flow(flows, name=f"interphase {key}")
+
+
+def _primitive_sites(structure, species: str = "Na") -> int:
+    from pymatgen.symmetry.analyzer import SpacegroupAnalyzer
+
+    primitive = SpacegroupAnalyzer(structure, symprec=0.1).find_primitive() or structure
+    return sum(1 for site in primitive if site.specie.symbol == species)
 
 
 def make_flow(calculator: str | None = None) -> Flow:

@@ -1,8 +1,9 @@
 """The report of any store: results/report.md + PNG figures, rebuilt from the store without recomputing.
 
 One section per registered property that the store holds (its registration's ``section`` and ``figures``, see
-:mod:`atomflow.properties`), an overview by system and property, and the comparison with the seed paper
-(:mod:`atomflow.report.paper`) when the paper's systems are present.
+:mod:`atomflow.properties`), an overview by system and property, the comparison with the seed paper
+(:mod:`atomflow.report.paper`) when the paper's systems are present, and each registered multi-property
+section (:class:`~atomflow.properties.ReportSection`, e.g. the interphase ranking) that finds something to say.
 """
 
 from __future__ import annotations
@@ -13,7 +14,14 @@ from pathlib import Path
 
 from atomflow import __version__
 from atomflow.errors import InputError
-from atomflow.properties import ReportContext, default_section, registered_properties
+from atomflow.properties import (
+    ReportContext,
+    ReportSection,
+    StudyContext,
+    default_section,
+    registered_properties,
+    registered_sections,
+)
 from atomflow.results import Results
 from atomflow.settings import get_settings
 from atomflow.store import describe_store_uri
@@ -44,6 +52,8 @@ results; the others are shown with their flags and listed under each section."""
     study = collect({ctx.property.name: ctx.documents for ctx in contexts})
     if paper.applies(study):
         parts.append(paper.section(study, out))
+    everything = StudyContext({ctx.property.name: ctx for ctx in contexts}, out, where)
+    parts += [text for section in registered_sections() if (text := study_section(section, everything))]
     for ctx in contexts:
         parts.append(property_section(ctx, out))
     text = "\n\n".join(p.strip("\n") for p in parts) + "\n"
@@ -78,6 +88,17 @@ def overview_warnings(contexts: list[ReportContext]) -> str:
     """What each property says makes a system's results suspect (its ``warnings`` hook), under the overview."""
     lines = [line for ctx in contexts if ctx.property.warnings for line in ctx.property.warnings(ctx)]
     return "".join(f"\n\n{line}" for line in lines)
+
+
+def study_section(section: ReportSection, study: StudyContext) -> str:
+    """``## title``, a multi-property section and its figures; '' when the store holds nothing for it."""
+    body = section.section(study).strip("\n")
+    if not body:
+        return ""
+    figures = section.figures(study, study.output_dir) if section.figures else []
+    links = [f"![{section.title}: {path.stem.replace('_', ' ')}]"
+             f"({Path(os.path.relpath(path, study.output_dir)).as_posix()})" for path in figures]
+    return "\n\n".join([f"## {section.title}", body, *links])
 
 
 def property_section(ctx: ReportContext, out: Path) -> str:
