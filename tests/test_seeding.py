@@ -111,6 +111,30 @@ def test_a_seed_for_a_non_dft_calculator_is_one_clear_error():
         RelaxMaker(calculator="emt", seed="lj")
     with pytest.raises(InputError, match="is a DFT code"):
         RelaxMaker(calculator="toy_dft", seed="vasp")
+    from atomflow.elastic import ElasticMaker
+    from atomflow.neb import MigrationMaker
+    from atomflow.vacancy import VacancyFormationMaker
+
+    for maker in (ElasticMaker, VacancyFormationMaker, MigrationMaker):
+        with pytest.raises(InputError, match="the calculator 'emt' is not DFT"):
+            maker(calculator="emt", seed="lj")
+
+
+def test_gpaw_missing_names_make_install_gpaw_before_any_job(monkeypatch):
+    import sys
+
+    from atomflow.elastic import ElasticMaker
+    from atomflow.errors import MissingDependencyError
+    from atomflow.neb import MigrationMaker
+    from atomflow.vacancy import VacancyFormationMaker
+
+    monkeypatch.setitem(sys.modules, "gpaw", None)  # as if GPAW were not installed
+    na = AseAtomsAdaptor.get_structure(bulk("Na", "bcc", a=4.2))
+    for make in (lambda: ElasticMaker(calculator="gpaw").make(na),
+                 lambda: VacancyFormationMaker(calculator="gpaw").make(na),
+                 lambda: MigrationMaker(calculator="gpaw").make(na)):
+        with pytest.raises(MissingDependencyError, match="make install-gpaw"):
+            make()
 
 
 def test_a_seed_that_cannot_handle_an_element_fails_before_any_job():
