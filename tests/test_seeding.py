@@ -35,10 +35,23 @@ def _emt_elements(params):
     return frozenset(parameters)
 
 
+#: (positions of the first structure each 'toy_dft' calculator was asked about), in order
+FIRST_SEEN: list[np.ndarray] = []
+
+
 def _build_emt(params):
     from ase.calculators.emt import EMT
 
-    return EMT()
+    class FirstSeen(EMT):
+        """EMT that notes the positions of its first calculation (where a run started from)."""
+
+        def calculate(self, atoms=None, properties=("energy",), system_changes=("positions",)):
+            if not getattr(self, "_seen", False):
+                self._seen = True
+                FIRST_SEEN.append(atoms.positions.copy())
+            super().calculate(atoms, properties, system_changes)
+
+    return FirstSeen()
 
 
 def _hop_relax(structure, spec, *, ase_driver, **kwargs):
@@ -274,3 +287,33 @@ def test_vacancy_document_is_flagged_when_a_seeded_cell_changed_configuration():
 def run_flow_output(flow):
     store = run(flow)
     return store.get_output(flow.output.uuid)
+
+
+def test_seeded_band_starts_from_the_seed_band_and_climbs_at_once():
+    """The DFT band's images are first evaluated at the seed's converged band, not at an interpolation."""
+    from atomflow.neb import MigrationDocument, MigrationMaker
+    from atomflow.structures.band import interpolate_band
+
+    perfect = bulk("Cu", "fcc", a=3.59, cubic=True) * (2, 2, 2)
+    initial = perfect.copy()
+    del initial[1]  # atom 0 hops into site 1 (nearest neighbours, 2.54 Å)
+    final = initial.copy()
+    final.positions[0] = perfect.positions[1]
+    maker = MigrationMaker(calculator="toy_dft", seed=LJ_SEED, supercell_min_length=None, bulk_relax_maker=None,
+                           n_images=3, fmax=0.05)
+    flow = maker.make_hop_flow(AseAtomsAdaptor.get_structure(initial), AseAtomsAdaptor.get_structure(final),
+                               name="Cu hop", moving_index=0)
+    FIRST_SEEN.clear()
+    store = run(flow)
+    doc = MigrationDocument.model_validate(store.get_output(flow.output.uuid, load=True))
+    (seed_band,) = store.query({"name": "neb Cu hop [seed lj(epsilon=0.2, sigma=2.3)]"}, properties=["uuid"])
+    seed_images = [Structure.from_dict(s) if isinstance(s, dict) else s
+                   for s in store.get_output(seed_band["uuid"], load=True)["image_structures"]]
+    inner = [im.cart_coords for im in seed_images[1:-1]]
+    started = [p for p in FIRST_SEEN if any(np.allclose(p, x, atol=1e-8) for x in inner)]
+    assert len(started) == 3  # each DFT image's calculator first saw the seed's image
+    fresh = interpolate_band(to_atoms(doc.image_structures[0]), to_atoms(doc.image_structures[-1]), 3)  # unseeded
+    assert not any(np.allclose(p, fresh[2].positions, atol=1e-3) for p in FIRST_SEEN)
+    assert [s["climb"] for s in doc.stages] == [True]  # climbing from the first step
+    assert doc.converged and doc.fmax == 0.05 and max(doc.image_max_forces) < 0.05
+    assert doc.provenance.settings["seed"]["calculator"]["name"] == "lj" and doc.flags == []
