@@ -177,8 +177,9 @@ def test_guard_rule_on_numbers():
     assert ok.flags == [] and ok.max_displacement == pytest.approx(0.1) and ok.displacement_limit == pytest.approx(2 ** 0.5)
     # a homogeneously relaxed cell moves no atom from its site
     assert guard_flags(start, cell, start * 1.05, cell * 1.05, -1.0, -1.1).flags == []
-    # across the periodic boundary: 0.1 Å, not 3.9 Å
-    assert guard_flags(start, cell, start - [[0.1, 0, 0], [0, 0, 0]], cell, -1.0, -1.1).max_displacement == pytest.approx(0.1)
+    # across the periodic boundary (the result wrapped into the cell): 0.1 Å, not 3.9 Å
+    wrapped = start + [[3.9, 0, 0], [0, 0, 0]]
+    assert guard_flags(start, cell, wrapped, cell, -1.0, -1.1).max_displacement == pytest.approx(0.1)
     higher = guard_flags(start, cell, small, cell, start_energy=-1.0, seeded_energy=-1.0 + 2 * GUARD_ENERGY_TOL)
     assert len(higher.flags) == 1 and "above that of the unseeded start" in higher.flags[0]
     assert guard_flags(start, cell, small, cell, -1.0, -1.0 + 0.5 * GUARD_ENERGY_TOL).flags == []  # SCF noise
