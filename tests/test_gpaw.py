@@ -138,7 +138,7 @@ def test_seeded_neb_with_gpaw_starts_from_the_seed_band_and_climbs(tmp_path, mon
     # the seed: Lennard-Jones with Na's nearest-neighbour distance as its minimum (2^(1/6)·3.24 Å = 3.64 Å);
     # SevenNet-0, the default, is the seed of the relaxation test above (here it would double the test's time)
     maker = MigrationMaker(calculator=cheap, seed="lj:sigma=3.24,epsilon=0.1", supercell_min_length=None,
-                           bulk_relax_maker=None, n_images=1, fmax=0.05,
+                           bulk_relax_maker=None, n_images=1, fmax=0.04,  # below pre-convergence's 0.05
                            endpoint_relax_maker=RelaxMaker(relax_cell=False, fmax=0.05))
     flow = maker.make_hop_flow(AseAtomsAdaptor.get_structure(initial), AseAtomsAdaptor.get_structure(final),
                                name="x hop", moving_index=0)
@@ -146,7 +146,7 @@ def test_seeded_neb_with_gpaw_starts_from_the_seed_band_and_climbs(tmp_path, mon
     doc = MigrationDocument.model_validate(store.get_output(flow.output.uuid, load=True))
     assert doc.provenance.calculator["name"] == "gpaw"
     assert doc.provenance.settings["seed"]["calculator"]["name"] == "lj"
-    assert doc.converged and doc.fmax == 0.05 and max(doc.image_max_forces) < 0.05  # the DFT criterion
+    assert doc.converged and doc.fmax == 0.04 and max(doc.image_max_forces) < 0.04  # the DFT criterion
     assert [s["climb"] for s in doc.stages] == [True]  # climbing from the first step
     assert doc.forward_barrier > 0 and doc.flags == []
     seed_band = next(iter(store.query({"name": {"$regex": r"^neb .*\[seed"}}, properties=["uuid"])))

@@ -301,7 +301,7 @@ def test_seeded_band_starts_from_the_seed_band_and_climbs_at_once():
     final = initial.copy()
     final.positions[0] = perfect.positions[1]
     maker = MigrationMaker(calculator="toy_dft", seed=LJ_SEED, supercell_min_length=None, bulk_relax_maker=None,
-                           n_images=3, fmax=0.05)
+                           n_images=3, fmax=0.03)  # below the pre-convergence stage's 0.05 eV/Å
     flow = maker.make_hop_flow(AseAtomsAdaptor.get_structure(initial), AseAtomsAdaptor.get_structure(final),
                                name="Cu hop", moving_index=0)
     FIRST_SEEN.clear()
@@ -316,5 +316,5 @@ def test_seeded_band_starts_from_the_seed_band_and_climbs_at_once():
     fresh = interpolate_band(to_atoms(doc.image_structures[0]), to_atoms(doc.image_structures[-1]), 3)  # unseeded
     assert not any(np.allclose(p, fresh[2].positions, atol=1e-3) for p in FIRST_SEEN)
     assert [s["climb"] for s in doc.stages] == [True]  # climbing from the first step
-    assert doc.converged and doc.fmax == 0.05 and max(doc.image_max_forces) < 0.05
+    assert doc.converged and doc.fmax == 0.03 and max(doc.image_max_forces) < 0.03
     assert doc.provenance.settings["seed"]["calculator"]["name"] == "lj" and doc.flags == []
