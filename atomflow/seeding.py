@@ -1,4 +1,4 @@
-"""ML-seeded DFT: a cheap potential relaxes first, DFT continues from its geometry, a guard checks the minimum.
+"""ML-seeded DFT: a cheap potential relaxes first, DFT continues from its geometry, a guard checks the result.
 
 Every relaxation, end point and CI-NEB band a Maker sends to a DFT code (``is_dft(spec)``: VASP, GPAW) starts
 by default from the geometry a machine-learned potential converged (``seed="auto"``: SevenNet-0, atomflow's
@@ -53,7 +53,8 @@ GUARD_ENERGY_TOL = 1e-3
 AUTO = "auto"
 
 
-def resolve_seed(seed: CalculatorSpec | str | dict | None, spec: CalculatorSpec | str) -> CalculatorSpec | None:
+def resolve_seed(seed: CalculatorSpec | str | dict | None,
+                 spec: CalculatorSpec | str) -> CalculatorSpec | None:
     """The seed calculator for ``spec``, or None (no seeding).
 
     ``"auto"``: :data:`DEFAULT_SEED` when ``spec`` is DFT, None otherwise. None: None. Anything else must
@@ -68,7 +69,8 @@ def resolve_seed(seed: CalculatorSpec | str | dict | None, spec: CalculatorSpec 
     seed_spec = CalculatorSpec.parse(seed)
     if is_dft(seed_spec):
         raise InputError(f"seed={seed_spec.label!r} is a DFT code; a seed is a cheap potential that relaxes "
-                         f"before DFT does, e.g. seed={DEFAULT_SEED!r} (the default for DFT) or seed='chgnet'.")
+                         f"before DFT does, e.g. seed={DEFAULT_SEED!r} (the default for DFT) or "
+                         "seed='chgnet'.")
     if not is_dft(spec):
         raise InputError(f"seed={seed_spec.label!r} was given but the calculator {spec.label!r} is not DFT: "
                          "seeding starts a DFT run from an ML geometry and has nothing to save here. Drop "
@@ -77,7 +79,7 @@ def resolve_seed(seed: CalculatorSpec | str | dict | None, spec: CalculatorSpec 
 
 
 def check_seed_structure(seed: CalculatorSpec, structure: Any) -> None:
-    """Before any work: the seed handles every element, else one message naming the element and a seed that can."""
+    """Before any work: the seed handles every element, else one message naming them and a seed that can."""
     try:
         check_structure(seed, structure)
     except CalculatorError:
@@ -90,10 +92,10 @@ def check_seed_structure(seed: CalculatorSpec, structure: Any) -> None:
         can = [name for name, b in BACKENDS.items() if not b.dft and b.static_elements is not None
                and wanted <= b.static_elements and b.formal_charges is None and name != seed.name]
         can.sort(key=lambda name: name != DEFAULT_SEED)  # the default seed first, where it can
-        hint = (f"Give a seed that can: seed='{can[0]}'" + (f" (or {', '.join(repr(c) for c in can[1:])})"
-                                                              if can[1:] else "") if can else "Give another seed")
-        raise CalculatorError(f"The seed calculator {seed.label!r} cannot handle {', '.join(missing)}. {hint}, "
-                              "or seed=None to start DFT from the given structure.") from None
+        others = f" (or {', '.join(repr(c) for c in can[1:])})" if can[1:] else ""
+        hint = f"Give a seed that can: seed='{can[0]}'{others}" if can else "Give another seed"
+        raise CalculatorError(f"The seed calculator {seed.label!r} cannot handle {', '.join(missing)}. "
+                              f"{hint}, or seed=None to start DFT from the given structure.") from None
 
 
 def seed_key(seed: CalculatorSpec, seed_settings: dict[str, Any]) -> dict[str, Any]:
@@ -107,40 +109,40 @@ class SeedCheck(BaseModel):
     """The guard of one seeded DFT relaxation (see :mod:`atomflow.seeding`)."""
 
     seed: str = Field(description="Seed calculator (label), e.g. sevennet.")
-    seed_energy: float | None = Field(default=None, description="Seed calculator's energy of its relaxed geometry, eV "
-                                      "(not comparable with DFT energies).")
+    seed_energy: float | None = Field(default=None, description="Seed calculator's energy of its relaxed "
+                                      "geometry, eV (not comparable with DFT energies).")
     start_energy: float = Field(description="DFT energy of the unseeded start, eV.")
     seeded_energy: float = Field(description="DFT energy of the seeded result, eV.")
     max_displacement: float = Field(description="Largest distance of an atom from its own starting site "
                                     "(start taken in the final cell), Å.")
     displacement_limit: float = Field(description="Half the shortest interatomic distance of the start, Å.")
     energy_tol: float = Field(default=GUARD_ENERGY_TOL, description="Tolerance of the energy test, eV.")
-    flags: list[str] = Field(default_factory=list, description="Why the seeded result may be another minimum.")
+    flags: list[str] = Field(default_factory=list, description="Why the seeded result may be another "
+                             "minimum.")
 
 
-def guard_flags(start_cart: np.ndarray, start_cell: np.ndarray, final_cart: np.ndarray, final_cell: np.ndarray,
-                start_energy: float, seeded_energy: float, *, seed: str = "the seed",
+def guard_flags(start_cart: np.ndarray, start_cell: np.ndarray, final_cart: np.ndarray,
+                final_cell: np.ndarray, start_energy: float, seeded_energy: float, *, seed: str = "the seed",
                 seed_energy: float | None = None, energy_tol: float = GUARD_ENERGY_TOL) -> SeedCheck:
-    """The guard's two tests on plain numbers (positions Å, cells rows in Å, energies eV; same atom order)."""
+    """The guard's two tests on plain numbers (positions Å, cell rows Å, energies eV; same atom order)."""
     start_cart, final_cart = np.asarray(start_cart, float), np.asarray(final_cart, float)
     start_cell, final_cell = np.asarray(start_cell, float), np.asarray(final_cell, float)
     if start_cart.shape != final_cart.shape:
         raise InputError(f"The seeded result has {len(final_cart)} atoms but the start {len(start_cart)}.")
     frac = np.linalg.solve(start_cell.T, start_cart.T).T
-    moved = final_cart - frac @ final_cell
-    inv = np.linalg.inv(final_cell)
-    moved_frac = moved @ inv
-    moved = (moved_frac - np.round(moved_frac)) @ final_cell
+    from ase.geometry import find_mic
+
+    moved, _ = find_mic(final_cart - frac @ final_cell, final_cell, pbc=True)  # minimum image, any cell shape
     max_disp = float(np.linalg.norm(moved, axis=1).max()) if len(moved) else 0.0
     limit = 0.5 * _shortest_distance(start_cart, start_cell)
     flags = []
     if seeded_energy > start_energy + energy_tol:
-        flags.append(f"seeded by {seed}: the DFT energy of the seeded result lies {seeded_energy - start_energy:.4f} eV "
-                     "above that of the unseeded start; the unseeded relaxation would end lower "
-                     "(another minimum)")
+        flags.append(f"seeded by {seed}: the DFT energy of the seeded result lies "
+                     f"{seeded_energy - start_energy:.4f} eV above that of the unseeded start; the unseeded "
+                     "relaxation would end lower (another minimum)")
     if max_disp > limit:
-        flags.append(f"seeded by {seed}: an atom ends {max_disp:.2f} Å from its starting site, more than half "
-                     f"the shortest interatomic distance ({limit:.2f} Å); the configuration changed "
+        flags.append(f"seeded by {seed}: an atom ends {max_disp:.2f} Å from its starting site, more than "
+                     f"half the shortest interatomic distance ({limit:.2f} Å); the configuration changed "
                      "(another minimum than the unseeded start's)")
     return SeedCheck(seed=seed, seed_energy=seed_energy, start_energy=float(start_energy),
                      seeded_energy=float(seeded_energy), max_displacement=max_disp, displacement_limit=limit,

@@ -89,7 +89,7 @@ class RelaxMaker(Maker):
 
     @property
     def seed_spec(self) -> CalculatorSpec | None:
-        """The seed calculator this Maker's relaxation uses (None: unseeded; atomflow.seeding.resolve_seed)."""
+        """The seed calculator of this Maker's relaxation (None: unseeded; atomflow.seeding.resolve_seed)."""
         if not self.relaxes:
             return None
         return resolve_seed(self.seed, self.spec)
@@ -118,9 +118,10 @@ class RelaxMaker(Maker):
         """
         settings = {**self.run_settings.key_dict(), **self.extra_settings}
         if seeded is None:
-            return cache_key("relax", structure, self.spec, settings, label=self.label, stand_in=self.stand_in)
-        return cache_key("relax", seeded["start"], self.spec, settings, label=self.label, stand_in=self.stand_in,
-                         seed=self._seed_key())
+            return cache_key("relax", structure, self.spec, settings, label=self.label,
+                             stand_in=self.stand_in)
+        return cache_key("relax", seeded["start"], self.spec, settings, label=self.label,
+                         stand_in=self.stand_in, seed=self._seed_key())
 
     def _seed_key(self) -> dict[str, Any]:
         seed = CalculatorSpec.parse(self.seed)

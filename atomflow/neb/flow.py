@@ -258,7 +258,8 @@ class MigrationMaker(Maker):
         relaxer = self._endpoint_maker()
         relax_initial = relax_step(relaxer, initial, name=f"relax initial {name}")
         relax_final = relax_step(relaxer, final, name=f"relax final {name}")
-        ends = [{"energy": r.output.energy, "converged": r.output.converged} for r in (relax_initial, relax_final)]
+        ends = [{"energy": r.output.energy, "converged": r.output.converged}
+                for r in (relax_initial, relax_final)]
         jobs = [relax_initial, relax_final]
         if seed is None:
             neb = run_ci_neb(relax_initial.output.structure, relax_final.output.structure, spec, settings)
@@ -468,6 +469,7 @@ def analyse_migration(neb: dict[str, Any], initial: dict[str, Any], final: dict[
                  for f in (end.get("flags") or [])]],
         notes=analysis.notes,
         image_structures=images,
-        provenance=Provenance.from_spec(calculator, {**settings.key_dict(), **({"seed": seed} if seed else {})},
+        provenance=Provenance.from_spec(calculator,
+                                        {**settings.key_dict(), **({"seed": seed} if seed else {})},
                                         structure_label=label, stand_in=stand_in),
     )
