@@ -176,7 +176,7 @@ def test_stress_conversion_matches_ase_reading_the_same_vasprun(tmp_path):
 
 def test_relax_maker_with_vasp_gives_the_calculators_own_relaxed_cell(fake_vasp):
     start = nacl_primitive(5.50)
-    doc = RelaxDocument.model_validate(run(RelaxMaker(calculator="vasp").make(start)))
+    doc = RelaxDocument.model_validate(run(RelaxMaker(calculator="vasp", seed=None).make(start)))
     reference = relax(start, "fumi_tosi", relax_cell=True)
     assert doc.converged
     assert doc.energy == pytest.approx(reference.energy, abs=1e-4)
@@ -198,7 +198,7 @@ def test_a_tag_the_paper_does_not_use_fails_loudly(fake_vasp):
 
 def test_elastic_flow_with_vasp_reproduces_the_ase_path(fake_vasp):
     start = nacl_primitive(5.60)
-    vasp = ElasticDocument.model_validate(run(ElasticMaker(calculator="vasp").make(start)))
+    vasp = ElasticDocument.model_validate(run(ElasticMaker(calculator="vasp", seed=None).make(start)))
     calls = fake_vasp()
     ase_path = ElasticDocument.model_validate(run(ElasticMaker(calculator="fumi_tosi").make(start)))
     c_vasp, c_ase = np.array(vasp.elastic_tensor_gpa), np.array(ase_path.elastic_tensor_gpa)
@@ -212,7 +212,7 @@ def test_elastic_flow_with_vasp_reproduces_the_ase_path(fake_vasp):
 def test_migration_flow_with_vasp_runs_a_vtst_band_and_matches_the_ase_barrier(fake_vasp):
     cell = nacl_primitive(5.64)
     common = {"supercell_min_length": 8.0}  # 63-atom vacancy cell, one distinct Na hop
-    (vasp,) = run(MigrationMaker(calculator="vasp", **common).make(cell))
+    (vasp,) = run(MigrationMaker(calculator="vasp", seed=None, **common).make(cell))
     calls = fake_vasp()
     (ase_path,) = run(MigrationMaker(calculator="fumi_tosi", **common).make(cell))
     assert vasp.converged and vasp.flags == []
@@ -231,7 +231,7 @@ def test_migration_flow_with_vasp_runs_a_vtst_band_and_matches_the_ase_barrier(f
 
 def test_vacancy_flow_with_vasp_matches_the_ase_path(fake_vasp):
     common = {"mu": -5.0, "schottky": False, "min_length": 8.0}  # μ given: Fumi–Tosi has no Na metal
-    vasp = VacancyDocument.model_validate(run(VacancyFormationMaker(calculator="vasp", **common).make(
+    vasp = VacancyDocument.model_validate(run(VacancyFormationMaker(calculator="vasp", seed=None, **common).make(
         nacl_primitive(5.64))))
     steps = [c["step"] for c in fake_vasp()]
     ase_path = VacancyDocument.model_validate(run(VacancyFormationMaker(calculator="fumi_tosi", **common).make(
@@ -239,3 +239,41 @@ def test_vacancy_flow_with_vasp_matches_the_ase_path(fake_vasp):
     assert vasp.converged and vasp.n_atoms == ase_path.n_atoms
     assert vasp.e_f_min == pytest.approx(ase_path.e_f_min, abs=0.01)
     assert steps == ["relax_cell", "relax_cell", "relax_ions", "relax_ions"]  # bulk; perfect + defect (ISIF 2)
+
+
+#: A seed that is not the stand-in's own potential: Fumi–Tosi with charges ±0.9 e (another minimum geometry).
+SEED = CalculatorSpec(name="fumi_tosi", parameters={"charges": {"Na": 0.9, "Cl": -0.9}})
+
+
+def test_seeded_migration_with_vasp_writes_the_seed_band_into_the_image_folders(fake_vasp):
+    """Seeded CI-NEB on the VASP path: 01…05/POSCAR are the seed's converged band, 00 and 06 the DFT end points;
+    one VTST stage, climbing from the start, to the DFT criterion; the barrier is the stand-in's own."""
+    cell = nacl_primitive(5.64)
+    common = {"supercell_min_length": 8.0}
+    flow = MigrationMaker(calculator="vasp", seed=SEED, **common).make(cell)
+    store = open_store(f"memory://vasp-{next(_counter)}")
+    run_locally(flow, store=store, log=False, ensure_success=True, raise_immediately=True)
+    (doc,) = store.get_output(flow.output.uuid)
+    calls = fake_vasp()
+    (ase_path,) = run(MigrationMaker(calculator="fumi_tosi", **common).make(cell))
+    assert doc.converged and doc.flags == []
+    assert doc.provenance.settings["seed"]["calculator"]["parameters"] == SEED.parameters
+    assert doc.forward_barrier == pytest.approx(ase_path.forward_barrier, abs=0.01)  # a DFT (stand-in) number
+    assert max(doc.image_max_forces) < 0.011 and doc.fmax == 0.01
+    steps = [c["step"] for c in calls]
+    # bulk: guard static + ISIF 3 twice; each end point: guard static + ISIF 2; band: end points + one stage
+    assert steps[:3] == ["static", "relax_cell", "relax_cell"] and steps[-3:] == ["neb_endpoint", "neb_endpoint", "neb"]
+    assert sorted(steps[3:-3]) == ["relax_ions", "relax_ions", "static", "static"]
+    assert [c["incar"].get("LCLIMB") for c in calls if c["step"] == "neb"] == [True]
+    seed_band = next(d for d in store.query({"name": {"$regex": r"^neb .*\[seed"}}, properties=["uuid"]))
+    ml_images = store.get_output(seed_band["uuid"], load=True)["image_structures"]
+    ml_images = [Structure.from_dict(s) if isinstance(s, dict) else s for s in ml_images]
+    (band,) = Path.cwd().rglob("vasp-neb-*")
+    poscars = [Structure.from_file(band / f"{i:02d}" / "POSCAR") for i in range(7)]
+    for i in range(1, 6):
+        assert np.allclose(poscars[i].cart_coords, ml_images[i].cart_coords, atol=1e-6), f"image {i}"
+    assert not np.allclose(poscars[3].cart_coords, poscars[0].cart_coords, atol=0.1)
+    (dft_initial,) = [RelaxDocument.model_validate(store.get_output(d["uuid"])) for d in store.query(
+        {"name": {"$regex": r"^relax initial [^\[]*$"}}, properties=["uuid"])]
+    assert np.allclose(poscars[0].cart_coords, dft_initial.structure.cart_coords, atol=1e-6)
+    assert dft_initial.provenance.calculator["name"] == "vasp" and dft_initial.seed_check is not None

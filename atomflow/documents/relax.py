@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field, model_validator
 from pymatgen.core import Structure
 
 from atomflow.documents.provenance import Provenance
+from atomflow.seeding import SeedCheck
 from atomflow.units import from_gpa, to_gpa
 
 
@@ -39,6 +40,10 @@ class RelaxDocument(BaseModel):
     converged: bool = Field(description="False if the step limit was hit before the force criterion.")
     provenance: Provenance = Field(description="Calculator, settings, code version.")
     cache_key: str | None = Field(default=None, description="Hash of structure + calculator + settings (reuse).")
+    flags: list[str] = Field(default_factory=list, description="Reasons not to trust the result (the seed "
+                             "guard: another minimum than the unseeded start's; atomflow.seeding).")
+    seed_check: SeedCheck | None = Field(default=None, description="ML-seeded DFT: the seed and the guard's "
+                                         "numbers (atomflow.seeding); None when not seeded.")
 
     @model_validator(mode="before")
     @classmethod

@@ -7,7 +7,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -32,7 +32,7 @@ from atomflow.elastic.strains import (
     validate_magnitudes,
 )
 from atomflow.errors import IncompleteResultsError, InputError
-from atomflow.jobs.makers import RelaxMaker, StaticMaker
+from atomflow.jobs.makers import RelaxMaker, StaticMaker, relax_step, step_uuid
 from atomflow.run_settings import (
     DEFAULT_CURVE_STRAINS,
     DEFAULT_MAGNITUDES,
@@ -41,6 +41,7 @@ from atomflow.run_settings import (
     RELAX_MAX_STEPS,
     ElasticSettings,
 )
+from atomflow.seeding import AUTO, check_seed_structure, resolve_seed, seed_key
 from atomflow.structures.validate import validate_structure
 
 __all__ = ["DEFAULT_CURVE_STRAINS", "ElasticMaker", "fit_elastic", "relax_strained_cells"]
@@ -60,6 +61,11 @@ class ElasticMaker(Maker):
     The settings are the flat fields; :attr:`run_settings` is their typed form
     (:class:`~atomflow.run_settings.ElasticSettings`, recorded in the document), :meth:`from_settings` builds
     a Maker from one. The calculator is parsed once, here, and handed to the default sub makers as a spec.
+
+    ``seed`` (:mod:`atomflow.seeding`): "auto" (default) = SevenNet-0 relaxes the bulk and each strained
+    cell before a DFT calculator does, none for other calculators; a spec picks the seed; None = unseeded.
+    It applies to both sub makers; the stresses fitted are DFT stresses at the DFT criteria. A seed guard
+    flag of the bulk or of a strained cell becomes a warning of the document.
     """
 
     name: str = "elastic"
@@ -76,6 +82,7 @@ class ElasticMaker(Maker):
     curve_strains: tuple[float, ...] = DEFAULT_CURVE_STRAINS
     label: str | None = None
     stand_in: bool = False
+    seed: CalculatorSpec | str | None = AUTO
 
     def __post_init__(self) -> None:
         # Validate here, before anything runs (matcalc's rule: zero strain rejected at construction).
@@ -104,6 +111,10 @@ class ElasticMaker(Maker):
                 "elastic_relax_maker relaxes the cell, which would undo the applied strain; "
                 "give it relax_cell=False."
             )
+        if self.seed is not None and not (isinstance(self.seed, str) and self.seed.strip().lower() == AUTO):
+            self.seed = CalculatorSpec.parse(self.seed)
+        if self.calculator is not None:
+            resolve_seed(self.seed, self.calculator)  # a seed for a non-DFT calculator: refused now
 
     @classmethod
     def from_settings(cls, settings: ElasticSettings, **kwargs: Any) -> ElasticMaker:
@@ -134,10 +145,18 @@ class ElasticMaker(Maker):
                 f"{strained_spec.name}: the reference stress must come from the same calculator."
             )
         check_structure(bulk_spec, structure)  # unsupported elements fail now, not after the bulk relax
-        bulk = self.bulk_relax_maker.make(structure)
+        seed = resolve_seed(self.seed, bulk_spec)
+        seeded: dict[str, Any] = {}
+        if seed is not None:
+            check_seed_structure(seed, structure)
+        bulk_maker = replace(self.bulk_relax_maker, seed=self.seed)
+        bulk = relax_step(bulk_maker, structure)
+        if bulk_maker.seed_spec is not None:
+            seeded = {"bulk_flags": bulk.output.flags,
+                      "seed": seed_key(bulk_maker.seed_spec, bulk_maker.run_settings.key_dict())}
         strained = relax_strained_cells(
             bulk.output.structure,
-            self.elastic_relax_maker,
+            replace(self.elastic_relax_maker, seed=self.seed),
             strain_magnitudes=list(self.strain_magnitudes),
             symmetry_reduce=self.symmetry_reduce,
             symprec=self.symprec,
@@ -155,6 +174,7 @@ class ElasticMaker(Maker):
             label=self.label,
             stand_in=self.stand_in,
             symprec=self.symprec,
+            **seeded,
         )
         return Flow([bulk, strained, fit], output=fit.output, name=self.name)
 
@@ -186,17 +206,18 @@ def relax_strained_cells(
     )
     jobs, results = [], []
     for n, e in enumerate(plan.computed_strains, start=1):
-        relax_job = relax_maker.make(deform(structure, e))
-        relax_job.name = f"elastic relax {n}/{len(plan.computed)} {strain_label(e)}"
+        relax_job = relax_step(relax_maker, deform(structure, e),
+                               name=f"elastic relax {n}/{len(plan.computed)} {strain_label(e)}")
         jobs.append(relax_job)
-        results.append(
-            {
-                "strain": e,
-                "stress": relax_job.output.stress,
-                "converged": relax_job.output.converged,
-                "uuid": relax_job.uuid,
-            }
-        )
+        result = {
+            "strain": e,
+            "stress": relax_job.output.stress,
+            "converged": relax_job.output.converged,
+            "uuid": step_uuid(relax_job),
+        }
+        if isinstance(relax_job, Flow):  # seeded: the guard's flags (atomflow.seeding)
+            result["flags"] = relax_job.output.flags
+        results.append(result)
     return Response(
         replace=Flow(
             jobs, output={"plan": plan.model_dump(), "results": results}, name="elastic strained relaxations"
@@ -224,8 +245,14 @@ def fit_elastic(
     label: str | None = None,
     stand_in: bool = False,
     symprec: float = 1e-3,
+    bulk_flags: list[str] | None = None,
+    seed: dict[str, Any] | None = None,
 ) -> ElasticDocument:
     """Rebuild every stress from the computed ones by symmetry, fit the tensor, make the document.
+
+    Seeded (``seed``: the seed calculator and settings, recorded in provenance): the seed guard's flags
+    of the bulk (``bulk_flags``) and of the strained cells (``strained["results"][k]["flags"]``) become
+    warnings of the document.
 
     Stresses in eV/Å³ (ASE sign) throughout; the document converts to GPa. Strained cells whose
     relaxation failed are left out, with every strain that follows from them by symmetry; the tensor is
@@ -268,7 +295,8 @@ def fit_elastic(
     sga = SpacegroupAnalyzer(structure, symprec=symprec)
     provenance = Provenance.from_spec(
         spec,
-        {**settings, "point_group": plan.point_group, "strained_relax_uuids": [r["uuid"] for r in results]},
+        {**settings, "point_group": plan.point_group, "strained_relax_uuids": [r["uuid"] for r in results],
+         **({"seed": seed} if seed else {})},
         structure_label=label,
         stand_in=stand_in,
     )
@@ -286,6 +314,10 @@ def fit_elastic(
         unconverged=unconverged,
         curves=curves,
     )
+    guard = [f"bulk: {f}" for f in (bulk_flags or [])] + [
+        f"strained cell {strain_label(r['strain'])}: {f}" for k, r in enumerate(results) if k not in failed
+        for f in (r.get("flags") or [])]
+    doc.warnings += guard
     if failed_strains:
         doc.failed_strains = failed_strains
         doc.warnings.append(

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from jobflow import JobConfig, Maker, job
+from jobflow import Flow, Job, JobConfig, Maker, Response, job
 from pymatgen.core import Structure
 
 from atomflow import validation as check
@@ -14,6 +14,7 @@ from atomflow.documents import Provenance, RelaxDocument
 from atomflow.jobs.ase_run import RunResult, relax
 from atomflow.reuse import cache_key, reuse_key_hook, reuse_or_compute
 from atomflow.run_settings import PAPER_FMAX, RELAX_MAX_STEPS, RELAX_OPTIMIZER, RelaxSettings
+from atomflow.seeding import AUTO, check_seed_structure, guard_flags, resolve_seed, seed_key
 from atomflow.settings import get_settings
 
 
@@ -49,6 +50,13 @@ class RelaxMaker(Maker):
     :attr:`run_settings` is their typed form, used alike as run arguments, provenance and reuse key, and
     :meth:`from_settings` builds a Maker from a :class:`~atomflow.run_settings.RelaxSettings`. A calculator
     given as a string is parsed once, here.
+
+    ``seed``: the ML potential that relaxes first when the calculator is DFT (:mod:`atomflow.seeding`):
+    ``"auto"`` (default) = SevenNet-0 for VASP / GPAW and nothing for other calculators; a calculator spec
+    (``"chgnet"``); None = DFT from the given structure. :func:`relax_step` builds a seeded relaxation as
+    three jobs (seed relax → DFT single point of the start → DFT relax from the seed's geometry, guarded);
+    :meth:`make` called directly on a seeded Maker becomes those three jobs when it runs. A single point
+    (nothing relaxes) is never seeded.
     """
 
     name: str = "relax"
@@ -61,13 +69,30 @@ class RelaxMaker(Maker):
     label: str | None = None
     stand_in: bool = False
     extra_settings: dict[str, Any] = field(default_factory=dict)
+    seed: CalculatorSpec | str | None = AUTO
 
     def __post_init__(self) -> None:
         check.maker_fields(self)
         check.instance("extra_settings", self.extra_settings, dict, "a dict of extra provenance entries")
         if self.calculator is not None:
             self.calculator = CalculatorSpec.parse(self.calculator)
+        if self.seed is not None and not (isinstance(self.seed, str) and self.seed.strip().lower() == AUTO):
+            self.seed = CalculatorSpec.parse(self.seed)
         self.run_settings  # bad settings fail now, not when the job runs (atomflow.validation messages)
+        if self.calculator is not None:
+            self.seed_spec  # a seed for a non-DFT calculator, or a DFT seed: refused now
+
+    @property
+    def relaxes(self) -> bool:
+        """Whether anything moves (a single point is never seeded)."""
+        return (self.relax_ions or self.relax_cell) and self.max_steps > 0
+
+    @property
+    def seed_spec(self) -> CalculatorSpec | None:
+        """The seed calculator of this Maker's relaxation (None: unseeded; atomflow.seeding.resolve_seed)."""
+        if not self.relaxes:
+            return None
+        return resolve_seed(self.seed, self.spec)
 
     @classmethod
     def from_settings(cls, settings: RelaxSettings, **kwargs: Any) -> RelaxMaker:
@@ -85,30 +110,64 @@ class RelaxMaker(Maker):
             return self.calculator
         return CalculatorSpec.parse(self.calculator or get_settings().default_calculator)
 
-    def reuse_key(self, structure: Structure) -> str:
-        """The key :meth:`make`'s result is stored under (label, stand_in: printed next to the number)."""
+    def reuse_key(self, structure: Structure, seeded: dict[str, Any] | None = None) -> str:
+        """The key :meth:`make`'s result is stored under (label, stand_in: printed next to the number).
+
+        Seeded (``seeded`` given, see :meth:`make`): the unseeded start's key plus the seed, so a seeded
+        result is found again however the seed's geometry came out, and never stands for an unseeded one.
+        """
         settings = {**self.run_settings.key_dict(), **self.extra_settings}
-        return cache_key("relax", structure, self.spec, settings, label=self.label, stand_in=self.stand_in)
+        if seeded is None:
+            return cache_key("relax", structure, self.spec, settings, label=self.label,
+                             stand_in=self.stand_in)
+        return cache_key("relax", seeded["start"], self.spec, settings, label=self.label,
+                         stand_in=self.stand_in, seed=self._seed_key())
+
+    def _seed_key(self) -> dict[str, Any]:
+        seed = CalculatorSpec.parse(self.seed)
+        return seed_key(seed, self.run_settings.key_dict())
 
     @job(config=JobConfig(expose_store=True))
-    def make(self, structure: Structure) -> RelaxDocument:
+    def make(self, structure: Structure, seeded: dict[str, Any] | None = None) -> RelaxDocument:
+        """Relax ``structure``. ``seeded`` (built by :func:`relax_step`): ``structure`` is the seed's relaxed
+        geometry and ``seeded`` holds the unseeded ``start``, its DFT ``start_energy`` and the seed's
+        ``seed_energy``; the result then carries the guard (:func:`atomflow.seeding.guard_flags`)."""
         spec = self.spec
         check_structure(spec, structure)
+        if seeded is None and self.seed_spec is not None:
+            # asked for directly on a seeded Maker: the same three jobs relax_step builds, now
+            return Response(replace=relax_step(self, structure, name=self.name))
         run = self.run_settings
         settings = {**run.key_dict(), **self.extra_settings}  # provenance and reuse key
+        if seeded is not None:
+            settings = {**settings, "seed": self._seed_key()}
 
         def compute() -> RelaxDocument:
             result = relax(structure, spec, **run.run_kwargs())
-            return relax_document(result, structure, spec, relax_cell=run.relax_cell, fmax=run.fmax,
-                                  settings=settings, label=self.label, stand_in=self.stand_in)
+            doc = relax_document(result, structure, spec, relax_cell=run.relax_cell, fmax=run.fmax,
+                                 settings=settings, label=self.label, stand_in=self.stand_in)
+            if seeded is not None:
+                start = seeded["start"]
+                guard = guard_flags(start.cart_coords, start.lattice.matrix, doc.structure.cart_coords,
+                                    doc.structure.lattice.matrix, seeded["start_energy"], doc.energy,
+                                    seed=CalculatorSpec.parse(self.seed).label,
+                                    seed_energy=seeded.get("seed_energy"))
+                doc.seed_check = guard
+                doc.flags = [*doc.flags, *guard.flags]
+            return doc
 
-        return reuse_or_compute(self.reuse_key(structure), compute)
+        return reuse_or_compute(self.reuse_key(structure, seeded), compute)
 
 
 @reuse_key_hook(RelaxMaker.make)
-def _relax_submission_key(maker: RelaxMaker, structure: Structure) -> str | None:
+def _relax_submission_key(maker: RelaxMaker, structure: Structure, seeded: dict[str, Any] | None = None
+                          ) -> str | None:
     # calculator None is read from the settings of the machine the job runs on: not known at submission
-    return maker.reuse_key(structure) if maker.calculator is not None else None
+    if maker.calculator is None:
+        return None
+    if seeded is None and maker.seed_spec is not None:
+        return None  # becomes the seeded jobs when it runs; they are keyed themselves
+    return maker.reuse_key(structure, seeded)
 
 
 @dataclass
@@ -119,3 +178,36 @@ class StaticMaker(RelaxMaker):
     relax_cell: bool = False
     relax_ions: bool = False
     max_steps: int = 0
+
+
+def relax_step(maker: RelaxMaker, structure: Structure, *, name: str | None = None) -> Job | Flow:
+    """``maker.make(structure)``, or, when the Maker is seeded, the three jobs of a seeded relaxation.
+
+    Seeded (:attr:`RelaxMaker.seed_spec`; :mod:`atomflow.seeding`): (1) the seed relaxes ``structure`` (an
+    ordinary RelaxMaker job with the seed calculator and the same run settings), (2) a DFT single point of
+    ``structure`` (StaticMaker), (3) DFT relaxes from (1)'s geometry with the Maker's own settings and checks
+    the result against (2) and ``structure``. Returns a Flow whose output is (3)'s RelaxDocument; the seed's
+    elements are checked here, before any job. Unseeded: the Maker's job, unchanged. ``name`` names the
+    job (or the DFT job, and the others after it).
+    """
+    seed = maker.seed_spec if maker.calculator is not None else None
+    if seed is None:
+        step = maker.make(structure)
+        if name is not None:
+            step.name = name
+        return step
+    name = name or maker.name
+    if isinstance(structure, Structure):
+        check_seed_structure(seed, structure)
+    ml = replace(maker, calculator=seed, seed=None, name=f"{name} [seed {seed.label}]").make(structure)
+    start = StaticMaker(name=f"{name} [unseeded start, guard]", calculator=maker.spec, label=maker.label,
+                        stand_in=maker.stand_in).make(structure)
+    dft = replace(maker, seed=seed).make(ml.output.structure, seeded={
+        "start": structure, "start_energy": start.output.energy, "seed_energy": ml.output.energy})
+    dft.name = name
+    return Flow([ml, start, dft], output=dft.output, name=name)
+
+
+def step_uuid(step: Job | Flow) -> str:
+    """The uuid of the job whose output a relax step returns (the DFT job of a seeded step)."""
+    return step.jobs[-1].uuid if isinstance(step, Flow) else step.uuid

@@ -24,7 +24,7 @@ from atomflow import validation as check
 from atomflow.calculators import CalculatorSpec, check_structure
 from atomflow.documents import Provenance
 from atomflow.errors import InputError
-from atomflow.jobs.makers import RelaxMaker
+from atomflow.jobs.makers import RelaxMaker, relax_step
 from atomflow.neb.analysis import analyse_path, mic_displacements
 from atomflow.neb.batched import check_batched
 from atomflow.neb.document import MigrationDocument
@@ -56,6 +56,7 @@ from atomflow.run_settings import (
     NEBSettings,
     RelaxSettings,
 )
+from atomflow.seeding import AUTO, resolve_seed, seed_key
 from atomflow.settings import get_settings
 from atomflow.structures.supercell import supercell_matrix
 from atomflow.structures.validate import validate_structure
@@ -98,6 +99,12 @@ class MigrationMaker(Maker):
             None: where it pays (GPU, or CHGNet on CPU). Recorded in the settings only when set.
         symprec: Å, symmetry tolerance for finding distinct hops.
         label, stand_in: recorded in provenance (which structure; True for a stand-in compound).
+        seed: ML potential that relaxes the bulk and end points and converges the band before a DFT
+            calculator does (:mod:`atomflow.seeding`): "auto" = SevenNet-0 for DFT, none otherwise; None
+            = DFT from the given structures and an interpolated band. Seeded, the DFT band starts from the
+            seed's converged band between the seed's end points (inner images; the end points are the
+            DFT-relaxed ones) and climbs from its first step; the DFT criteria (``fmax``) are unchanged.
+            A guard flag of a DFT end point or the bulk goes into the hop's ``flags``.
 
     :attr:`run_settings` is the typed form of the NEB settings (:class:`~atomflow.run_settings.NEBSettings`):
     the band's run arguments, provenance and reuse key; :attr:`settings` is ``run_settings.key_dict()``.
@@ -127,6 +134,7 @@ class MigrationMaker(Maker):
     symprec: float = 0.1
     label: str | None = None
     stand_in: bool = False
+    seed: CalculatorSpec | str | None = AUTO
 
     def __post_init__(self) -> None:
         check.maker_fields(self)
@@ -157,6 +165,15 @@ class MigrationMaker(Maker):
         if self.endpoint_relax_maker.relax_cell:
             raise InputError(
                 "NEB keeps the lattice fixed: the end-point relax maker must have relax_cell=False.")
+        if self.seed is not None and not (isinstance(self.seed, str) and self.seed.strip().lower() == AUTO):
+            self.seed = CalculatorSpec.parse(self.seed)
+        if self.calculator is not None:
+            self.seed_spec  # a seed for a non-DFT calculator: refused now
+
+    @property
+    def seed_spec(self) -> CalculatorSpec | None:
+        """The seed calculator (None: unseeded); see :func:`atomflow.seeding.resolve_seed`."""
+        return resolve_seed(self.seed, self.spec)
 
     @property
     def spec(self) -> CalculatorSpec:
@@ -197,15 +214,24 @@ class MigrationMaker(Maker):
         spec = self.spec
         check_structure(spec, structure)
         check_batched(spec, self.batched)
+        seed = self.seed_spec
+        if seed is not None:
+            from atomflow.seeding import check_seed_structure
+
+            check_seed_structure(seed, structure)  # before any job: the seed handles every element
         # the default calculator is resolved once, now: the hop jobs get this spec, not a fresh look-up
         maker = self if self.calculator == spec else replace(self, calculator=spec)
         jobs = []
+        bulk_flags = None
         if self.bulk_relax_maker is not None:
-            bulk = replace(self.bulk_relax_maker, calculator=spec, label=self.label,
-                           stand_in=self.stand_in).make(structure)
+            bulk = relax_step(replace(self.bulk_relax_maker, calculator=spec, label=self.label,
+                                      stand_in=self.stand_in, seed=self.seed), structure)
             jobs.append(bulk)
             structure = bulk.output.structure  # same atom order: hop site indices still apply
-        generate = generate_migration_hops(structure, maker)
+            if seed is not None:
+                bulk_flags = bulk.output.flags
+        generate = (generate_migration_hops(structure, maker) if bulk_flags is None
+                    else generate_migration_hops(structure, maker, bulk_flags=bulk_flags))
         generate.name = f"{self.name} generate hops"
         jobs.append(generate)
         return Flow(jobs, output=generate.output, name=self.name)
@@ -228,21 +254,36 @@ class MigrationMaker(Maker):
                 "hop_length": float(np.linalg.norm(d)), "site_a": None, "site_b": None, "image": None,
                 "supercell_site_a": None, "supercell_site_b": None, **(hop_info or {})}
         spec, settings = self.spec, self.run_settings
+        seed = self.seed_spec
         relaxer = self._endpoint_maker()
-        relax_initial = relaxer.make(initial)
-        relax_initial.name = f"relax initial {name}"
-        relax_final = relaxer.make(final)
-        relax_final.name = f"relax final {name}"
-        neb = run_ci_neb(relax_initial.output.structure, relax_final.output.structure, spec, settings)
+        relax_initial = relax_step(relaxer, initial, name=f"relax initial {name}")
+        relax_final = relax_step(relaxer, final, name=f"relax final {name}")
+        ends = [{"energy": r.output.energy, "converged": r.output.converged}
+                for r in (relax_initial, relax_final)]
+        jobs = [relax_initial, relax_final]
+        if seed is None:
+            neb = run_ci_neb(relax_initial.output.structure, relax_final.output.structure, spec, settings)
+            extra: dict[str, Any] = {}
+        else:
+            # the seed's band between the seed's end points (the first job of each seeded relax step) …
+            seed_ends = [r.jobs[0].output.structure if isinstance(r, Flow) else r.output.structure
+                         for r in (relax_initial, relax_final)]
+            seed_neb = run_ci_neb(seed_ends[0], seed_ends[1], seed, settings)
+            seed_neb.name = f"neb {name} [seed {seed.label}]"
+            jobs.append(seed_neb)
+            # … then DFT from that band between the DFT end points, climbing from the first step
+            seeding = seed_key(seed, settings.key_dict())
+            neb = run_ci_neb(relax_initial.output.structure, relax_final.output.structure, spec, settings,
+                             band=seed_neb.output.image_structures, seed=seeding)
+            for end, r in zip(ends, (relax_initial, relax_final)):
+                if isinstance(r, Flow):
+                    end["flags"] = r.output.flags
+            extra = {"seed": seeding}
         neb.name = f"neb {name}"
-        analyse = analyse_migration(
-            neb.output,
-            {"energy": relax_initial.output.energy, "converged": relax_initial.output.converged},
-            {"energy": relax_final.output.energy, "converged": relax_final.output.converged},
-            info, spec, settings, self.label, self.stand_in)
+        analyse = analyse_migration(neb.output, ends[0], ends[1], info, spec, settings, self.label,
+                                    self.stand_in, **extra)
         analyse.name = f"analyse {name}"
-        return Flow([relax_initial, relax_final, neb, analyse], output=analyse.output,
-                    name=f"{self.name} {name}")
+        return Flow([*jobs, neb, analyse], output=analyse.output, name=f"{self.name} {name}")
 
     def endpoints(self, structure: Structure) -> list[HopEndpoints]:
         """The hops of ``structure`` and their unrelaxed end points (no calculator needed)."""
@@ -266,7 +307,8 @@ class MigrationMaker(Maker):
                 f"The end points would be relaxed with {own.label!r} but the band run with {spec.label!r}; "
                 "barriers need one calculator. Leave endpoint_relax_maker.calculator as None."
             )
-        return replace(self.endpoint_relax_maker, calculator=spec, label=self.label, stand_in=self.stand_in)
+        return replace(self.endpoint_relax_maker, calculator=spec, label=self.label, stand_in=self.stand_in,
+                       seed=self.seed)
 
 
 def _parse_hop(k: int, value: Any) -> Hop:
@@ -284,8 +326,12 @@ def _parse_hop(k: int, value: Any) -> Hop:
 
 
 @job
-def generate_migration_hops(structure: Structure, maker: MigrationMaker) -> Response:
-    """Find (or check) the hops, build their end points and replace this job by one sub-flow per hop."""
+def generate_migration_hops(structure: Structure, maker: MigrationMaker,
+                            bulk_flags: list[str] | None = None) -> Response:
+    """Find (or check) the hops, build their end points and replace this job by one sub-flow per hop.
+
+    ``bulk_flags``: the seed guard's flags of the bulk relaxation (seeded runs), carried into every hop.
+    """
     check_structure(maker.spec, structure)
     flows = []
     for ep in maker.endpoints(structure):
@@ -293,6 +339,8 @@ def generate_migration_hops(structure: Structure, maker: MigrationMaker) -> Resp
         info = {"site_a": hop.site_a, "site_b": hop.site_b, "image": list(hop.image),
                 "hop_length": hop.length, "host_formula": structure.composition.reduced_formula,
                 "supercell_site_a": ep.supercell_site_a, "supercell_site_b": ep.supercell_site_b}
+        if bulk_flags:
+            info["bulk_flags"] = [f"bulk: {f}" for f in bulk_flags]
         flows.append(maker.make_hop_flow(ep.initial, ep.final, name=hop.name, moving_index=ep.moving_index,
                                          hop_info=info))
     return Response(replace=Flow(flows, output=[f.output for f in flows], name=f"{maker.name} hops"))
@@ -305,27 +353,38 @@ def _neb_settings(settings: NEBSettings | dict[str, Any]) -> NEBSettings:
 
 @job(data="image_structures", config=JobConfig(expose_store=True))
 def run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec,
-               settings: NEBSettings | dict[str, Any]) -> dict[str, Any]:
+               settings: NEBSettings | dict[str, Any], band: list[Structure] | None = None,
+               seed: dict[str, Any] | None = None) -> dict[str, Any]:
     """CI-NEB between relaxed end points; the band's structures go to the ``data`` store.
 
-    A band already computed from the same end points, calculator and settings is reused.
+    A band already computed from the same end points, calculator and settings is reused. Seeded
+    (:mod:`atomflow.seeding`): ``band`` is the seed's converged band (its inner images start this one),
+    ``seed`` the seed's calculator and settings (part of the key); the band climbs from its first step
+    (no pre-convergence stage: the seed's band has found the valley), to the same ``fmax``.
     """
     settings = _neb_settings(settings)
-    key = ci_neb_key(initial, final, calculator, settings)
-    return reuse_or_compute(key, lambda: _run_ci_neb(initial, final, calculator, settings))
+    key = ci_neb_key(initial, final, calculator, settings, band, seed)
+    return reuse_or_compute(key, lambda: _run_ci_neb(initial, final, calculator, settings, band))
 
 
 @reuse_key_hook(run_ci_neb)
 def ci_neb_key(initial: Structure, final: Structure, calculator: CalculatorSpec,
-               settings: NEBSettings | dict[str, Any]) -> str:
-    """The key a band is stored under: end points, calculator, NEB settings."""
+               settings: NEBSettings | dict[str, Any], band: list[Structure] | None = None,
+               seed: dict[str, Any] | None = None) -> str:
+    """The key a band is stored under: end points, calculator, NEB settings (and the seed, when seeded)."""
+    if seed is None:
+        return cache_key("ci-neb", initial, calculator, _neb_settings(settings).key_dict(),
+                         final=structure_fingerprint(final))
     return cache_key("ci-neb", initial, calculator, _neb_settings(settings).key_dict(),
-                     final=structure_fingerprint(final))
+                     final=structure_fingerprint(final), seed=seed)
 
 
-def _run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec, settings: NEBSettings
-                ) -> dict[str, Any]:
-    result = run_neb(initial, final, calculator, **settings.run_kwargs())
+def _run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec, settings: NEBSettings,
+                band: list[Structure] | None = None) -> dict[str, Any]:
+    kwargs = settings.run_kwargs()
+    if band is not None:
+        kwargs["preconverge_fmax"] = None  # climbing from the start (the seed's band is converged)
+    result = run_neb(initial, final, calculator, band=band, **kwargs)
     return {
         "energies": [float(e) for e in result.energies],
         "image_max_forces": [float(f) for f in result.image_max_forces],
@@ -343,8 +402,13 @@ def _run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec
 def analyse_migration(neb: dict[str, Any], initial: dict[str, Any], final: dict[str, Any],
                       info: dict[str, Any], calculator: CalculatorSpec,
                       settings: NEBSettings | dict[str, Any], label: str | None = None,
-                      stand_in: bool = False) -> MigrationDocument:
-    """Barriers, profile and flags of one hop from the NEB output and the end-point relaxations."""
+                      stand_in: bool = False, seed: dict[str, Any] | None = None) -> MigrationDocument:
+    """Barriers, profile and flags of one hop from the NEB output and the end-point relaxations.
+
+    Seeded (``seed``: the seed calculator and settings): recorded in provenance; the guard flags of the
+    end points (``initial["flags"]``, ``final["flags"]``) and of the bulk (``info["bulk_flags"]``) join
+    the hop's flags.
+    """
     settings = _neb_settings(settings)
     images: list[Structure] = neb["image_structures"]
     first = images[0]
@@ -400,9 +464,12 @@ def analyse_migration(neb: dict[str, Any], initial: dict[str, Any], final: dict[
         initial_converged=initial["converged"],
         final_converged=final["converged"],
         endpoint_rms_displacement=analysis.rms_endpoint_displacement,
-        flags=analysis.flags,
+        flags=[*analysis.flags, *info.get("bulk_flags", []),
+               *[f"{which} end point: {f}" for which, end in (("initial", initial), ("final", final))
+                 for f in (end.get("flags") or [])]],
         notes=analysis.notes,
         image_structures=images,
-        provenance=Provenance.from_spec(calculator, settings.key_dict(), structure_label=label,
-                                        stand_in=stand_in),
+        provenance=Provenance.from_spec(calculator,
+                                        {**settings.key_dict(), **({"seed": seed} if seed else {})},
+                                        structure_label=label, stand_in=stand_in),
     )

@@ -37,6 +37,7 @@ from pymatgen.core import Structure
 from atomflow import validation as check
 from atomflow.calculators import CalculatorSpec, driver, get_calculator
 from atomflow.calculators.results import CallCounter, NEBRun
+from atomflow.errors import InputError
 from atomflow.neb.batched import attach_batched, check_batched
 from atomflow.neb.optimizers import GuardedLBFGS
 from atomflow.run_settings import (
@@ -102,6 +103,7 @@ def run_neb(
     method: str = NEB_METHOD,
     interpolation: str = NEB_INTERPOLATION,
     batched: bool | None = None,
+    band: list[Structure | Atoms] | None = None,
 ) -> NEBRun:
     """Relax a band between two relaxed end points until every image force is below ``fmax`` (eV/Å).
 
@@ -111,6 +113,9 @@ def run_neb(
     MPI subprocess) go to their backend's driver (:func:`atomflow.calculators.driver`), with the same
     arguments, :func:`run_neb_with_ase` as ``ase_driver``, and the same :class:`NEBRun`.
     ``batched`` (ASE-driven runs only; external drivers ignore it): see :func:`run_neb_with_ase`.
+    ``band``: the starting band instead of the interpolation (n_images + 2 structures, end points included;
+    its end points are replaced by ``initial`` and ``final``), e.g. a band another calculator converged
+    (ML-seeded DFT, :mod:`atomflow.seeding`).
     """
     check_neb_settings(n_images=n_images, spring_constant=spring_constant, fmax=fmax, max_steps=max_steps,
                        optimizer=optimizer, method=method, preconverge_fmax=preconverge_fmax)
@@ -119,10 +124,28 @@ def run_neb(
     options = {"n_images": n_images, "spring_constant": spring_constant, "fmax": fmax, "climb": climb,
                "optimizer": optimizer, "max_steps": max_steps, "preconverge_fmax": preconverge_fmax,
                "method": method, "interpolation": interpolation}
+    if band is not None:  # only when given: a driver without it keeps working for the unseeded runs
+        options["band"] = starting_band(initial, final, band, n_images)
     program = driver(spec, "neb")
     if program is not None:
         return program(initial, final, spec, **options, ase_driver=run_neb_with_ase)
     return run_neb_with_ase(initial, final, spec, batched=batched, **options)
+
+
+def starting_band(initial: Structure | Atoms, final: Structure | Atoms, band: list[Structure | Atoms],
+                  n_images: int) -> list[Atoms]:
+    """A given band as Atoms without calculators, its end points replaced by ``initial`` and ``final``."""
+    images = [to_atoms(image).copy() for image in band]
+    ends = [to_atoms(initial), to_atoms(final)]
+    if len(images) != n_images + 2:
+        raise InputError(f"The starting band has {len(images)} structures; {n_images} images need "
+                         f"{n_images + 2} (end points included).")
+    if any(image.get_chemical_symbols() != ends[0].get_chemical_symbols() for image in images + ends[1:]):
+        raise InputError("The starting band and the end points must hold the same atoms in the same order.")
+    images[0], images[-1] = ends[0].copy(), ends[1].copy()
+    for image in images:
+        image.calc = None
+    return images
 
 
 def run_neb_with_ase(
@@ -140,6 +163,7 @@ def run_neb_with_ase(
     method: str = NEB_METHOD,
     interpolation: str = NEB_INTERPOLATION,
     batched: bool | None = None,
+    band: list[Structure | Atoms] | None = None,
 ) -> NEBRun:
     """:func:`run_neb` with ase.mep's NEB and an ASE optimizer on the spec's ASE calculators.
 
@@ -151,7 +175,10 @@ def run_neb_with_ase(
                        optimizer=optimizer, method=method, preconverge_fmax=preconverge_fmax)
     spec = CalculatorSpec.parse(spec)
     start = time.perf_counter()
-    images = interpolate_band(to_atoms(initial), to_atoms(final), n_images, interpolation)
+    if band is None:
+        images = interpolate_band(to_atoms(initial), to_atoms(final), n_images, interpolation)
+    else:
+        images = starting_band(initial, final, band, n_images)
     batch = attach_batched(images, spec, batched)  # None: one calculator per image
     counters = []
     for image in images:

@@ -23,7 +23,7 @@ from atomflow import validation as check
 from atomflow.calculators import CalculatorSpec, check_structure, formal_charges
 from atomflow.documents import RelaxDocument
 from atomflow.errors import IncompleteResultsError, InputError
-from atomflow.jobs import RelaxMaker
+from atomflow.jobs import RelaxMaker, relax_step, step_uuid
 from atomflow.run_settings import (
     PAPER_FMAX,
     RELAX_MAX_STEPS,
@@ -31,6 +31,7 @@ from atomflow.run_settings import (
     SUPERCELL_MIN_LENGTH,
     RelaxSettings,
 )
+from atomflow.seeding import AUTO, check_seed_structure, resolve_seed, seed_key
 from atomflow.structures.supercell import supercell_matrix
 from atomflow.structures.validate import validate_structure
 from atomflow.vacancy.chempot import ANION_SPECIES, host_limits, rich_limit_only
@@ -68,6 +69,11 @@ class VacancyFormationMaker(Maker):
     ``fmax`` and ``max_steps`` make the default relax makers (:class:`~atomflow.run_settings.RelaxSettings`:
     cell + ions for the host and references, ions only for the supercells). The calculator is parsed once,
     here, and handed to them as a spec.
+
+    ``seed`` (:mod:`atomflow.seeding`): "auto" (default) = SevenNet-0 relaxes every cell (host, references,
+    perfect and vacancy supercells) before a DFT calculator does, none for other calculators; a spec picks
+    the seed; None = unseeded. It applies to both sub makers. A seed guard flag of any of those relaxations
+    (e.g. a neighbour that fell into the vacancy) becomes a flag of the document.
     """
 
     name: str = "vacancy formation"
@@ -90,6 +96,7 @@ class VacancyFormationMaker(Maker):
     defect_relax_maker: RelaxMaker | None = None  # None: ions-only relax at fixed cell (perfect + defect cells)
     label: str | None = None
     stand_in: bool = False
+    seed: CalculatorSpec | str | None = AUTO
 
     def __post_init__(self) -> None:
         self._check_fields()
@@ -109,6 +116,10 @@ class VacancyFormationMaker(Maker):
                              "supercell's cell. Give it relax_cell=False.")
         if not self.defect_relax_maker.relax_ions:
             raise InputError("defect_relax_maker is a static maker: vacancy cells must be relaxed (ions).")
+        if self.seed is not None and not (isinstance(self.seed, str) and self.seed.strip().lower() == AUTO):
+            self.seed = CalculatorSpec.parse(self.seed)
+        if self.calculator is not None:
+            resolve_seed(self.seed, self.calculator)  # a seed for a non-DFT calculator: refused now
 
     def _check_fields(self) -> None:
         """Types, ranges and combinations of the fields (atomflow.validation); at construction, in make()."""
@@ -209,9 +220,13 @@ class VacancyFormationMaker(Maker):
         if self.size_check:
             supercell_matrix(structure, min_length=self.size_check_min_length, max_atoms=self.max_atoms)
         schottky = is_ionic_binary(structure, self.species) if self.schottky is None else bool(self.schottky)
+        seed = resolve_seed(self.seed, spec)
+        if seed is not None:
+            check_seed_structure(seed, structure)  # before any job: the seed handles every element
+        bulk_maker = replace(self.bulk_relax_maker, seed=self.seed)
+        defect_maker = replace(self.defect_relax_maker, seed=self.seed)
 
-        bulk = self.bulk_relax_maker.make(structure)
-        bulk.name = "vacancy bulk relax"
+        bulk = relax_step(bulk_maker, structure, name="vacancy bulk relax")
         jobs: list = [bulk]
         if mode == "given":
             note = f"μ_{self.species} = {self.mu:.6g} eV/atom given by the user."
@@ -222,8 +237,8 @@ class VacancyFormationMaker(Maker):
             jobs.append(chem)
             chempot = chem.output
         elif mode == "bcc_Na":
-            ref = replace(self.bulk_relax_maker, label="Na (bcc) reference", stand_in=False).make(_bcc_na())
-            ref.name = "vacancy reference bcc Na"
+            ref = relax_step(replace(bulk_maker, label="Na (bcc) reference", stand_in=False), _bcc_na(),
+                             name="vacancy reference bcc Na")
             chem = chempot_from_reference(ref.output, self.species)
             jobs += [ref, chem]
             chempot = chem.output
@@ -233,9 +248,9 @@ class VacancyFormationMaker(Maker):
             for phase in phases:
                 check_structure(spec, phase.structure)
                 # a molecule keeps its box (fixed cell); solids relax cell + ions like the host
-                maker = self.defect_relax_maker if phase.molecule else self.bulk_relax_maker
-                phase_job = replace(maker, label=phase.label, stand_in=phase.stand_in).make(phase.structure)
-                phase_job.name = f"vacancy hull relax {phase.label}"
+                maker = defect_maker if phase.molecule else bulk_maker
+                phase_job = relax_step(replace(maker, label=phase.label, stand_in=phase.stand_in),
+                                       phase.structure, name=f"vacancy hull relax {phase.label}")
                 relaxed.append(phase_job)
             chem = chempot_from_hull(bulk.output, [j.output for j in relaxed], [p.label for p in phases],
                                      self.species, self.hull_limit, left_out=left_out,
@@ -247,13 +262,15 @@ class VacancyFormationMaker(Maker):
         cells = generate_vacancy_cells(bulk.output.structure, self.species, min_length=self.min_length,
                                        max_atoms=self.max_atoms, schottky=schottky, symprec=self.symprec,
                                        size_check_min_length=larger)
-        runs = relax_vacancy_cells(cells.output, self.defect_relax_maker)
+        runs = relax_vacancy_cells(cells.output, defect_maker)
         settings = {"species": self.species, "chempot": mode, "hull_limit": self.hull_limit,
                     "min_length": self.min_length, "max_atoms": self.max_atoms, "schottky": schottky,
                     "schottky_rule": "auto" if self.schottky is None else "given",
                     "size_check": self.size_check, "size_check_min_length": self.size_check_min_length,
                     "fmax": self.fmax, "max_steps": self.max_steps, "symprec": self.symprec,
                     "molecule_references": self.molecule_references}
+        if seed is not None:
+            settings["seed"] = seed_key(seed, defect_maker.run_settings.key_dict())
         doc = vacancy_formation_document(bulk.output, cells.output, runs.output, chempot, spec=spec,
                                          settings=settings, fmax=self.defect_relax_maker.fmax, label=self.label,
                                          stand_in=self.stand_in)
@@ -401,8 +418,11 @@ def generate_vacancy_cells(structure: Structure, species: str, *, min_length: fl
 
 def _summary(relax_job) -> dict[str, Any]:
     out = relax_job.output
-    return {"energy": out.energy, "converged": out.converged, "max_force": out.max_force,
-            "n_steps": out.n_steps, "uuid": relax_job.uuid}
+    summary = {"energy": out.energy, "converged": out.converged, "max_force": out.max_force,
+               "n_steps": out.n_steps, "uuid": step_uuid(relax_job)}
+    if isinstance(relax_job, Flow):  # seeded: the guard's flags (atomflow.seeding)
+        summary["flags"] = out.flags
+    return summary
 
 
 @job
@@ -418,19 +438,18 @@ def relax_vacancy_cells(cell_sets: list[VacancyCellSet | None], relax_maker: Rel
             outputs.append(None)
             continue
         tag = f"{cells.n_atoms} atoms"
-        perfect = relax_maker.make(cells.perfect)
-        perfect.name = f"vacancy perfect supercell ({tag})"
+        perfect = relax_step(relax_maker, cells.perfect, name=f"vacancy perfect supercell ({tag})")
         jobs.append(perfect)
         vac_jobs = []
         for cell in cells.vacancies:
-            vac = relax_maker.make(cell.structure)
-            vac.name = f"vacancy V_{cell.site.species} {cell.site.wyckoff} ({tag})"
+            vac = relax_step(relax_maker, cell.structure,
+                             name=f"vacancy V_{cell.site.species} {cell.site.wyckoff} ({tag})")
             vac_jobs.append(vac)
         jobs += vac_jobs
         schottky = None
         if cells.schottky is not None:
-            schottky = relax_maker.make(cells.schottky.structure)
-            schottky.name = f"vacancy Schottky {cells.schottky.removed_species} ({tag})"
+            schottky = relax_step(relax_maker, cells.schottky.structure,
+                                  name=f"vacancy Schottky {cells.schottky.removed_species} ({tag})")
             jobs.append(schottky)
         outputs.append({"perfect": _summary(perfect), "vacancies": [_summary(j) for j in vac_jobs],
                         "schottky": _summary(schottky) if schottky is not None else None})
@@ -464,7 +483,20 @@ def vacancy_formation_document(host: RelaxDocument, cell_sets: list[VacancyCellS
     if failed:
         doc.failed_relaxations = failed
         doc.flags += flags
+    doc.flags += _guard_flags(host, runs)
     return doc
+
+
+def _guard_flags(host: RelaxDocument, runs: list[dict[str, Any] | None]) -> list[str]:
+    """The seed guard's flags (atomflow.seeding) of the host and of every cell, named by the cell."""
+    out = [f"host bulk: {f}" for f in (getattr(host, "flags", None) or [])]
+    for run in runs:
+        if run is None:
+            continue
+        cells = [("perfect supercell", run.get("perfect")), ("Schottky cell", run.get("schottky")),
+                 *[(f"vacancy cell {k}", r) for k, r in enumerate(run.get("vacancies") or [])]]
+        out += [f"{name}: {f}" for name, summary in cells if summary for f in (summary.get("flags") or [])]
+    return out
 
 
 def _finished(summary: dict[str, Any] | None) -> bool:

@@ -3,7 +3,8 @@
 Layout of one run (``vasp-neb-XXXX`` under the job's directory), VTST's convention::
 
     INCAR KPOINTS POTCAR        the band's inputs (IMAGES 5, SPRING −5, LCLIMB, IBRION 3, POTIM 0, IOPT 7)
-    00/ … 06/POSCAR             the band, end points included (IDPP or linear, minimum image: the ML path's)
+    00/ … 06/POSCAR             the band, end points included (IDPP or linear, minimum image: the ML path's;
+                                or the given starting band: an ML-seeded run writes the seed's converged band)
     00/, 06/                    also a full static VASP run of each end point on the NEB's k-mesh (2×2×2):
                                 the barrier is E_image − E_end point, both on one mesh
     01/ … 05/                   VASP's per-image output (vasprun.xml, OUTCAR, CONTCAR, OSZICAR)
@@ -49,17 +50,21 @@ _STAGE_FILES = ("vasprun.xml", "OUTCAR", "OSZICAR", "CONTCAR")
 def run_neb(initial: Structure | Atoms, final: Structure | Atoms, spec: CalculatorSpec | str, *,
             n_images: int = PAPER_N_IMAGES, spring_constant: float = PAPER_SPRING_CONSTANT, fmax: float = PAPER_FMAX, climb: bool = True,
             optimizer: str = "FIRE", max_steps: int = NEB_MAX_STEPS, preconverge_fmax: float | None = NEB_PRECONVERGE_FMAX,
-            method: str = "improvedtangent", interpolation: str = "idpp") -> NEBRun:
+            method: str = "improvedtangent", interpolation: str = "idpp", band: list[Atoms] | None = None
+            ) -> NEBRun:
     """:func:`atomflow.neb.run.run_neb` for VASP: VTST CI-NEB between two relaxed end points.
 
     Reached through run_neb, which has checked the settings (atomflow.neb.run.check_neb_settings).
+    ``band``: the starting band (n_images + 2 Atoms, end points included, e.g. an ML-converged band; run_neb
+    made its end points ``initial`` and ``final``), written to 00…NN instead of the interpolation.
     """
     if method != "improvedtangent":
         raise InputError(f"VTST's NEB uses the improved tangent; method {method!r} has no VASP counterpart.")
     spec = CalculatorSpec.parse(spec)
     check_vasp_environment()
     start = time.perf_counter()
-    band = interpolate_band(to_atoms(initial), to_atoms(final), n_images, interpolation)
+    if band is None:
+        band = interpolate_band(to_atoms(initial), to_atoms(final), n_images, interpolation)
     structures = [AseAtomsAdaptor.get_structure(image) for image in band]
     params = dict(spec.parameters)
     directory = run_directory("neb")
