@@ -61,6 +61,8 @@ def main(argv=None) -> int:
     p.add_argument("--with-mlip", action="store_true", help="also both hops with --calculator (default SevenNet-0)")
     p.add_argument("--only-mlip", action="store_true", help="only the --calculator hops (implies --with-mlip)")
     p.add_argument("--cutoffs", type=float, nargs="+", default=DEFAULT_CUTOFFS, help="local radii, Å")
+    p.add_argument("--systems", nargs="+", default=["NaCl", "bcc Na"], choices=["NaCl", "bcc Na"],
+                   help="which hops, in this order")
     p.add_argument("--kinds", nargs="+", default=list(KINDS), choices=list(KINDS),
                    help="which runs (the ratios are to the first)")
     args = p.parse_args(argv)
@@ -69,7 +71,9 @@ def main(argv=None) -> int:
 
     c.header("bench_hessian: Vineyard ν*, local vs full Hessian", args, mlip)
     rows, checks = [], []
-    for label, spec, structure in systems(mlip if args.with_mlip or args.only_mlip else None, args.only_mlip):
+    chosen = [x for x in systems(mlip if args.with_mlip or args.only_mlip else None, args.only_mlip)
+              if x[0] in args.systems]
+    for label, spec, structure in sorted(chosen, key=lambda x: args.systems.index(x[0])):
         initial, climbing, tangent, moving, barrier = band(structure, spec)
         name = f"{label} ({spec}, {len(initial)} atoms)"
         runs = [(k, r) for k in args.kinds for r in (args.cutoffs if k == "local" else [None])]
