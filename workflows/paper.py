@@ -73,8 +73,8 @@ NASN_LOCAL_CUTOFF = 4.0
 NASN_LOCAL_ACCURACY = "ν* within TODO % of the full Hessian's"
 NU_STAR_SETTINGS: dict[str, dict[str, Any]] = {"Na7Sn12": {"hessian": "local", "cutoff": NASN_LOCAL_CUTOFF}}
 NU_STAR_LOCAL = (f"ν* of the Na–Sn hops from local Γ Hessians (the moving Na and its neighbours within "
-                 f"{NASN_LOCAL_CUTOFF:g} Å, the rest of the defect cell frozen; {NASN_LOCAL_ACCURACY} on the stand-in's "
-                 "shortest hop, benchmarks/README.md)")
+                 f"{NASN_LOCAL_CUTOFF:g} Å, the rest of the defect cell frozen; {NASN_LOCAL_ACCURACY} on the "
+                 "stand-in's shortest hop, benchmarks/README.md)")
 NU_STAR_NOT_COMPUTED = ("ν* of the Na–Sn hops not computed in this run (switched off in workflows/paper.py "
                         "NU_STAR_HOSTS); the stated default is used and flagged")
 NU_STAR_SWITCHED_OFF = ("ν* of the NaCl hop not computed in this run (switched off in workflows/paper.py "

@@ -78,7 +78,8 @@ class AttemptFrequencyMaker(Maker):
 
     @property
     def vineyard_settings(self) -> VineyardSettings:
-        return VineyardSettings(hessian=self.hessian, climbing_modes=self.climbing_modes, cutoff=self.cutoff, delta=self.delta, fmax=self.fmax,
+        return VineyardSettings(hessian=self.hessian, climbing_modes=self.climbing_modes, cutoff=self.cutoff,
+                                delta=self.delta, fmax=self.fmax,
                                 refine_minimum=self.refine_minimum, max_steps=self.max_steps,
                                 max_refinements=self.max_refinements, kick=self.kick,
                                 imaginary_tol=self.imaginary_tol)
