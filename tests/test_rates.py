@@ -259,3 +259,15 @@ def test_lanczos_finds_the_lowest_modes_of_the_full_hessian(cu_hop):
         assert np.allclose(low.frequencies, full.frequencies[:2], rtol=0.01 if central else 0.05)
         assert abs(low.vectors[0].ravel() @ full.vectors[0].ravel()) > 0.99  # the same hop mode
         assert n_low < n_full / 3
+
+
+def test_a_refined_saddle_far_above_the_climbing_image_gets_no_rate():
+    """A 'climbing image' 0.08 eV below the Surface's first-order saddle (0, 1/√2, 0): the dimer climbs to that
+    saddle, which is then not the band's (as SevenNet-0's bcc Na refinement did, 0.6 eV up): flagged, no rate."""
+    from atomflow.rates.attempt import FLAG_SADDLE_ELSEWHERE
+
+    r = attempt_frequency(_atom(1.0), _atom(0.3, 0.7), np.array([[1.0, 0, 0]]), 0, None, _local(),
+                          calculator=Surface())
+    assert r["max_force_saddle"] <= 1e-3 and r["n_imaginary_saddle"] == 1  # a real first-order saddle…
+    assert FLAG_SADDLE_ELSEWHERE in r["flags"]  # …0.084 eV above the image
+    assert r["nu_star_hz"] is None and r["barrier_first_order_eV"] is None

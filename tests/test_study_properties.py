@@ -180,21 +180,3 @@ def test_tracer_correlation_of_a_relaxed_cell_with_lattice_noise():
     doc = analyse_transport(noisy, "Na", kinetics, [CarrierModel(kind="extrinsic", density_cm3=1e17)],
                             temperatures=(300.0, 600.0))
     assert doc.correlation_factor == pytest.approx(0.78145, abs=1e-3)  # Compaan & Haven (1956), fcc
-
-
-def test_the_study_computes_the_na_sn_attempt_frequencies_with_the_measured_local_hessian():
-    from atomflow.structures.builders import na7sn12
-
-    paper = load_workflow("paper").module
-    sn = na7sn12()
-    phases = [("Na7Sn12", sn.structure, sn.label, sn.stand_in)]
-    flow = paper.make_flow(None, phases=phases)  # built, not run: the default NU_STAR_HOSTS
-    (rates,) = [j for j, _ in flow.iterflow() if j.name == "attempt frequency Na7Sn12 hops"]
-    maker = rates.function_args[1]
-    assert (maker.hessian, maker.cutoff) == ("local", paper.NASN_LOCAL_CUTOFF)
-    transport = next(j for j in flow.jobs if getattr(j, "name", "") == "transport Na7Sn12")
-    assert list(transport.jobs[0].function_kwargs["notes"]) == [paper.NU_STAR_LOCAL]  # how ν* was computed, stated
-    flow = paper.make_flow(None, phases=phases, nu_star_hosts=("NaCl",))
-    assert not any(j.name.startswith("attempt frequency") for j, _ in flow.iterflow())
-    transport = next(j for j in flow.jobs if getattr(j, "name", "") == "transport Na7Sn12")
-    assert list(transport.jobs[0].function_kwargs["notes"]) == [paper.NU_STAR_NOT_COMPUTED]

@@ -57,26 +57,22 @@ NACL_EXTRINSIC_CM3 = 1.0e17
 #: one, 2 of the 30 Na sites are vacant (a special site would give 1 of 29, half the carriers).
 NA7SN12_ASSUMED_VACANT_FRACTION = 2 / 30
 
-#: Hosts whose hops get a Vineyard ν* in `make run`. NaCl: tight minimum, the climbing image's lowest modes (with
-#: SevenNet-0 two imaginary, −2.18 and −1.84 THz: a higher-order point of the symmetric path), the dimer-refined
-#: first-order saddle ≈ 0.6 Å off that path and 41 meV lower, two symmetric Γ Hessians of the 63-atom cell.
-#: Na7Sn12 (or its stand-in): see NU_STAR_SETTINGS. () turns it off.
-NU_STAR_HOSTS: tuple[str, ...] = ("NaCl", "Na7Sn12")
+#: Hosts whose hops get a Vineyard ν* in `make run`: NaCl (tight minimum, Γ Hessian of the climbing image — with
+#: SevenNet-0 it has two imaginary modes, −2.18 and −1.84 THz: a higher-order point of the symmetric path —, the
+#: dimer-refined first-order saddle ≈ 0.6 Å off that path and 41 meV lower, two symmetric Γ Hessians of the 63-atom
+#: cell): about 1.5 min with SevenNet-0 on a quiet 2-core machine. () turns it off.
+NU_STAR_HOSTS: tuple[str, ...] = ("NaCl",)
 
-#: AttemptFrequencyMaker settings per host (the rest are its defaults: symmetric full Γ Hessians, the climbing image's
-#: modes by Lanczos). The Na–Sn defect cells (127 atoms for the stand-in, 151 for Na7Sn12) keep little symmetry:
-#: phonopy needs 388–762 of the 762 displacements per Hessian at the stand-in's minima and climbing images, so a
-#: full Hessian per hop costs more than the whole rest of the study. The local Hessian (the moving Na and its
-#: neighbours within NASN_LOCAL_CUTOFF) was measured against the full one on the stand-in's shortest hop in its
-#: 32-atom cell (benchmarks/README.md, "Na–Sn stand-in"): NASN_LOCAL_ACCURACY.
-NASN_LOCAL_CUTOFF = 4.0
-NASN_LOCAL_ACCURACY = "ν* within TODO % of the full Hessian's"
-NU_STAR_SETTINGS: dict[str, dict[str, Any]] = {"Na7Sn12": {"hessian": "local", "cutoff": NASN_LOCAL_CUTOFF}}
-NU_STAR_LOCAL = (f"ν* of the Na–Sn hops from local Γ Hessians (the moving Na and its neighbours within "
-                 f"{NASN_LOCAL_CUTOFF:g} Å, the rest of the defect cell frozen; {NASN_LOCAL_ACCURACY} on the "
-                 "stand-in's shortest hop, benchmarks/README.md)")
-NU_STAR_NOT_COMPUTED = ("ν* of the Na–Sn hops not computed in this run (switched off in workflows/paper.py "
-                        "NU_STAR_HOSTS); the stated default is used and flagged")
+#: Why the Na–Sn hops get the stated default ν* (measured with SevenNet-0, benchmarks/README.md "Na–Sn stand-in"):
+#: in the stand-in's 127-atom defect cells phonopy finds little symmetry (388–762 of 762 displacements per Hessian
+#: at the three hops' minima and climbing images), so the accurate symmetric Hessians (within 1 % of the full one on
+#: the shortest hop in the 32-atom cell) cost 2 × 388–762 calls of ~0.5 CPU-s per hop; local Hessians (4 Å: 849
+#: calls, 491 CPU-s for the three hops at load 6–14) are +26 % (4 Å) / −11 % (5 Å) off on that hop, give 0.83 vs
+#: 0.40 THz for the same hop in the 128- and 32-atom cells, and see no imaginary mode at all at hop 8->9'.
+#: The 128-atom cell of the shared supercell rule is the cost: in the 32-atom cell (every image 10.4 Å away) the
+#: symmetric ν* costs 409 calls, 56 CPU-s per hop.
+NU_STAR_NOT_COMPUTED = ("ν* of the Na–Sn hops not computed (not affordable in `make run`: two full Γ Hessians "
+                        "of a large low-symmetry defect cell per hop); the stated default is used and flagged")
 NU_STAR_SWITCHED_OFF = ("ν* of the NaCl hop not computed in this run (switched off in workflows/paper.py "
                         "NU_STAR_HOSTS); the stated default is used and flagged")
 
@@ -157,10 +153,9 @@ def transport_jobs(key: str, structure: Structure, label: str, stand_in: bool, s
     """ν* (where ``nu_star``, see NU_STAR_HOSTS) and the transport analysis of one host."""
     jobs: list = []
     attempt = None
-    if nu_star:  # NU_STAR_SETTINGS (benchmarks/README.md: local Hessians miss the second mode in NaCl)
+    if nu_star:  # symmetric full Γ Hessians (benchmarks/README.md: local ones miss the second mode in NaCl)
         rates = AttemptFrequencyMaker(name=f"attempt frequency {key}", label=label, stand_in=stand_in,
-                                      **{**NU_STAR_SETTINGS.get(key, {}), **more.get("attempt_frequency", {})}
-                                      ).make_many(migration.output)
+                                      **more.get("attempt_frequency", {})).make_many(migration.output)
         jobs.append(rates)
         attempt = rates.output
     # The hop site indices refer to the bulk the migration workflow relaxed: the same relaxation again,
@@ -179,7 +174,7 @@ def transport_jobs(key: str, structure: Structure, label: str, stand_in: bool, s
     else:  # structural (the half-occupied Na site) + thermal (E_f of the vacancy document, μ from bcc Na)
         fraction, source = structural_carriers(sn)
         carriers = [{"kind": "structural", "site_fraction": fraction, "source": source}]
-        notes = (NU_STAR_LOCAL,) if nu_star else (NU_STAR_NOT_COMPUTED,)
+        notes = (NU_STAR_NOT_COMPUTED,)
     maker = TransportMaker(name=f"transport {key}", label=label, stand_in=stand_in, carriers=carriers,
                            notes=notes, **more.get("transport", {}))
     jobs.append(maker.make(bulk, migration.output, vacancy=vacancy.output, attempt_frequencies=attempt))

@@ -51,6 +51,10 @@ REFINE_MAX_STEPS = 500
 MAX_REFINEMENTS = 2
 #: Å: push along the unwanted imaginary mode before a restart
 KICK = 0.05
+#: eV: a refined saddle this far above the climbing image is not the band's (a converged climbing image is within
+#: ~1e-4 eV of its saddle's energy; descending off a higher-order point only lowers it)
+SADDLE_ABOVE_CI_TOL = 0.01
+FLAG_SADDLE_ELSEWHERE = "saddle_above_climbing_image"
 
 
 @dataclass(frozen=True)
@@ -211,9 +215,17 @@ def attempt_frequency(initial: Any, climbing: Any, tangent: np.ndarray, moving_i
                             f"The climbing image had {out['n_imaginary_climbing_image']} imaginary modes; the "
                             f"dimer search ({out['n_refinements']} symmetry-breaking restart(s)) found a first-order "
                             f"saddle {out['saddle_shift']:.3f} Å (RMS) away.")
+    # the refinement descends from the climbing image (it climbs only the hop mode, which the band already
+    # maximised): a saddle well above it is another process's (SevenNet-0 bcc Na: 0.68 eV above a 0.08 eV band)
+    e_ci, e_sad = float(start.get_potential_energy()), float(a_sad.get_potential_energy())
+    if e_sad > e_ci + SADDLE_ABOVE_CI_TOL:
+        out["flags"].append(FLAG_SADDLE_ELSEWHERE)
+        out["notes"].append(f"The refined saddle lies {e_sad - e_ci:.3f} eV above the climbing image "
+                            f"({out['saddle_shift']:.3f} Å RMS away): not this hop's saddle; no rate.")
+        return done()
     if result.n_imaginary_saddle == 1:
         out["saddle_imaginary_thz"] = float(m_sad.frequencies[0])
         if FLAG_SADDLE_ORDER not in out["flags"]:
-            out["barrier_first_order_eV"] = float(a_sad.get_potential_energy()) - e_min
+            out["barrier_first_order_eV"] = e_sad - e_min
     out["nu_star_hz"] = result.nu_star_hz
     return done()

@@ -158,9 +158,10 @@ def vineyard_key(migration: Any, maker: AttemptFrequencyMaker) -> str:
     doc, images, ci, spec, settings, label, stand_in = _vineyard_inputs(migration, maker)
     # method 2: the climbing image's own modes are counted (method 1 counted them after the first dimer search);
     # method 3: the dimer starts from the climbing image's modes (kicked along a second imaginary one), so the
-    # refined saddle can differ from method 2's within fmax
+    # refined saddle can differ from method 2's within fmax; method 4: a refined saddle above the climbing image
+    # gets no rate
     return cache_key("vineyard", images[0], spec, settings.as_dict(), saddle=structure_fingerprint(images[ci]),
-                     moving_index=doc.moving_index, label=label, stand_in=stand_in, method=3)
+                     moving_index=doc.moving_index, label=label, stand_in=stand_in, method=4)
 
 
 def _spec_from_provenance(doc: MigrationDocument) -> dict[str, Any] | None:
