@@ -12,8 +12,10 @@ started from the band tangent (the hop's mode) plus a fixed pseudo-random vector
 
 Ritz values θ_k are upper bounds of the k-th lowest eigenvalues (Cauchy interlacing), and an eigenvalue lies
 within the residual ‖r_k‖ of each; the iterations stop when the negative Ritz values and the next one
-are converged to ``tol_thz2`` THz² (then ``n_stable`` iterations without change in the count), which is what
-counting imaginary modes needs.
+are converged to ``residual_thz2`` THz² and their count is unchanged since the previous iteration, which is what
+counting imaginary modes needs. Forward differences (``central=False``, one call per iteration, O(δ)) are what
+atomflow.rates.attempt uses: on the Fumi–Tosi NaCl climbing image they give −3.007 / −1.056 THz against the
+symmetric Hessian's −3.006 / −1.029 THz, for 40 calls instead of 78.
 """
 
 from __future__ import annotations
