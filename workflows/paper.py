@@ -68,7 +68,8 @@ NU_STAR_HOSTS: tuple[str, ...] = ("NaCl",)
 #: at the three hops' minima and climbing images), so the accurate symmetric Hessians (within 1 % of the full one on
 #: the shortest hop in the 32-atom cell) cost 2 × 388–762 calls of ~0.5 CPU-s per hop; local Hessians (4 Å: 849
 #: calls, 491 CPU-s for the three hops at load 6–14) are +26 % (4 Å) / −11 % (5 Å) off on that hop, give 0.83 vs
-#: 0.40 THz for the same hop in the 128- and 32-atom cells, and see no imaginary mode at all at hop 8->9'.
+#: 0.40 THz for the same hop in the 128- and 32-atom cells, and see no imaginary mode at all at hop 8->9' (at 5 Å
+#: too, where 0->15's dimer does not converge).
 #: The 128-atom cell of the shared supercell rule is the cost: in the 32-atom cell (every image 10.4 Å away) the
 #: symmetric ν* costs 409 calls, 56 CPU-s per hop.
 NU_STAR_NOT_COMPUTED = ("ν* of the Na–Sn hops not computed (not affordable in `make run`: two full Γ Hessians "
