@@ -234,3 +234,40 @@ def test_symmetric_hessian_equals_the_full_one_for_fewer_calls(cu_hop):
     assert len(sym.frequencies) == len(full.frequencies) == 3 * len(atoms) - 3
     assert np.allclose(sym.frequencies, full.frequencies, atol=0.01)  # THz
     assert n_full == 6 * len(atoms) and n_sym < n_full / 4  # the vacancy keeps the cubic point group
+
+
+def test_lanczos_finds_the_lowest_modes_of_the_full_hessian(cu_hop):
+    """The climbing image's order from Lanczos iterations (one force call each) agrees with its full Hessian:
+    the same imaginary mode, the same lowest real one, the translations out, for a fraction of the calls."""
+    from ase.calculators.emt import EMT
+
+    from atomflow.jobs.ase_run import to_atoms
+    from atomflow.rates.hessian import hessian_modes
+    from atomflow.rates.lanczos import lowest_modes
+
+    ci = cu_hop.climbing_image_index or cu_hop.highest_image_index
+    atoms = to_atoms(cu_hop.image_structures[ci])
+    atoms.calc = EMT()
+    full, n_full = hessian_modes(atoms, kind="full", centre=cu_hop.moving_index, cutoff=1.0)
+    tangent = (to_atoms(cu_hop.image_structures[ci + 1]).positions
+               - to_atoms(cu_hop.image_structures[ci - 1]).positions)
+    for central in (True, False):
+        low, n_low = lowest_modes(atoms, start=tangent, central=central)
+        assert len(low.frequencies) == 2  # the one imaginary mode and the next
+        assert low.frequencies[0] < -1.0 and full.frequencies[0] < -1.0  # THz: a saddle's hop mode
+        # central differences are O(δ²), forward ones O(δ): 1 % and 5 % of a few THz
+        assert np.allclose(low.frequencies, full.frequencies[:2], rtol=0.01 if central else 0.05)
+        assert abs(low.vectors[0].ravel() @ full.vectors[0].ravel()) > 0.99  # the same hop mode
+        assert n_low < n_full / 3
+
+
+def test_a_refined_saddle_far_above_the_climbing_image_gets_no_rate():
+    """A 'climbing image' 0.08 eV below the Surface's first-order saddle (0, 1/√2, 0): the dimer climbs to that
+    saddle, which is then not the band's (as SevenNet-0's bcc Na refinement did, 0.6 eV up): flagged, no rate."""
+    from atomflow.rates.attempt import FLAG_SADDLE_ELSEWHERE
+
+    r = attempt_frequency(_atom(1.0), _atom(0.3, 0.7), np.array([[1.0, 0, 0]]), 0, None, _local(),
+                          calculator=Surface())
+    assert r["max_force_saddle"] <= 1e-3 and r["n_imaginary_saddle"] == 1  # a real first-order saddle…
+    assert FLAG_SADDLE_ELSEWHERE in r["flags"]  # …0.084 eV above the image
+    assert r["nu_star_hz"] is None and r["barrier_first_order_eV"] is None

@@ -63,9 +63,15 @@ NA7SN12_ASSUMED_VACANT_FRACTION = 2 / 30
 #: cell): about 1.5 min with SevenNet-0 on a quiet 2-core machine. () turns it off.
 NU_STAR_HOSTS: tuple[str, ...] = ("NaCl",)
 
-#: Why the Na–Sn hops get the stated default ν*: their defect cells (127 atoms for the stand-in, 151 for Na7Sn12,
-#: little symmetry) need up to 6N force calls per Hessian, two Hessians per hop, for several hops — more than the
-#: whole rest of the study; the NaCl hop's symmetric Hessians cost ≈ 80 calls each.
+#: Why the Na–Sn hops get the stated default ν* (measured with SevenNet-0, benchmarks/README.md "Na–Sn stand-in"):
+#: in the stand-in's 127-atom defect cells phonopy finds little symmetry (388–762 of 762 displacements per Hessian
+#: at the three hops' minima and climbing images), so the accurate symmetric Hessians (within 1 % of the full one on
+#: the shortest hop in the 32-atom cell) cost 2 × 388–762 calls of ~0.5 CPU-s per hop; local Hessians (4 Å: 849
+#: calls, 491 CPU-s for the three hops at load 6–14) are +26 % (4 Å) / −11 % (5 Å) off on that hop, give 0.83 vs
+#: 0.40 THz for the same hop in the 128- and 32-atom cells, and see no imaginary mode at all at hop 8->9' (at 5 Å
+#: too, where 0->15's dimer does not converge).
+#: The 128-atom cell of the shared supercell rule is the cost: in the 32-atom cell (every image 10.4 Å away) the
+#: symmetric ν* costs 409 calls, 56 CPU-s per hop.
 NU_STAR_NOT_COMPUTED = ("ν* of the Na–Sn hops not computed (not affordable in `make run`: two full Γ Hessians "
                         "of a large low-symmetry defect cell per hop); the stated default is used and flagged")
 NU_STAR_SWITCHED_OFF = ("ν* of the NaCl hop not computed in this run (switched off in workflows/paper.py "

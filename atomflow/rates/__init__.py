@@ -1,6 +1,7 @@
 """Attempt frequencies by harmonic transition-state theory (Vineyard) for NEB hops.
 
-``hessian`` (finite-difference Γ Hessians, local or full, normal modes), ``vineyard`` (ν* and the
+``hessian`` (finite-difference Γ Hessians, local or full, normal modes), ``lanczos`` (the lowest modes of a
+stationary point from Hessian–vector products: the climbing image's order), ``vineyard`` (ν* and the
 order checks, pure numbers), ``saddle`` (tight minimum; dimer saddle refinement), ``attempt`` (one hop
 with a live calculator), ``document`` (:class:`AttemptFrequencyDocument`, ``row``/``section``),
 ``flow`` (:class:`AttemptFrequencyMaker`).

@@ -21,6 +21,7 @@ from atomflow.errors import InputError
 from atomflow.neb.analysis import mic_displacements
 from atomflow.neb.document import MigrationDocument
 from atomflow.rates.attempt import (
+    CLIMBING_MODES,
     HESSIAN,
     KICK,
     LOCAL_CUTOFF,
@@ -45,7 +46,9 @@ class AttemptFrequencyMaker(Maker):
     must share); hessian 'symmetric' (the default, chosen by benchmarks/bench_hessian.py: the full Γ Hessian
     from phonopy's symmetry-distinct displacements), 'full' (every coordinate displaced) or 'local' (moving
     atom + neighbours within ``cutoff`` Å: cheaper, but on NaCl neither accurate nor able to see every
-    imaginary mode); delta: finite-difference step, Å; fmax: tight force criterion
+    imaginary mode); climbing_modes: how the climbing image's imaginary modes are counted, 'lanczos' (the default:
+    its lowest curvatures by Lanczos iterations, one force call each) or 'hessian' (a Hessian of ``hessian``
+    kind there); delta: finite-difference step, Å; fmax: tight force criterion
     of the minimum and the saddle, eV/Å (1e-3); refine_minimum: relax the end point to fmax first (False:
     an end point above fmax is refused); max_refinements: symmetry-breaking dimer runs allowed from a
     higher-order point; imaginary_tol: THz.
@@ -55,6 +58,7 @@ class AttemptFrequencyMaker(Maker):
     calculator: CalculatorSpec | str | None = None
     # the fields of VineyardSettings, flat as in every Maker; defaults from atomflow.rates.attempt
     hessian: str = HESSIAN
+    climbing_modes: str = CLIMBING_MODES
     cutoff: float = LOCAL_CUTOFF
     delta: float = DELTA
     fmax: float = TIGHT_FMAX
@@ -74,7 +78,8 @@ class AttemptFrequencyMaker(Maker):
 
     @property
     def vineyard_settings(self) -> VineyardSettings:
-        return VineyardSettings(hessian=self.hessian, cutoff=self.cutoff, delta=self.delta, fmax=self.fmax,
+        return VineyardSettings(hessian=self.hessian, climbing_modes=self.climbing_modes, cutoff=self.cutoff,
+                                delta=self.delta, fmax=self.fmax,
                                 refine_minimum=self.refine_minimum, max_steps=self.max_steps,
                                 max_refinements=self.max_refinements, kick=self.kick,
                                 imaginary_tol=self.imaginary_tol)
@@ -151,9 +156,12 @@ def _vineyard_inputs(migration: Any, maker: AttemptFrequencyMaker) -> tuple:
 def vineyard_key(migration: Any, maker: AttemptFrequencyMaker) -> str:
     """The key an attempt frequency is stored under: end point, saddle, calculator, settings, label."""
     doc, images, ci, spec, settings, label, stand_in = _vineyard_inputs(migration, maker)
-    # method 2: the climbing image's own modes are counted (method 1 counted them after the first dimer search)
+    # method 2: the climbing image's own modes are counted (method 1 counted them after the first dimer search);
+    # method 3: the dimer starts from the climbing image's modes (kicked along a second imaginary one), so the
+    # refined saddle can differ from method 2's within fmax; method 4: a refined saddle above the climbing image
+    # gets no rate
     return cache_key("vineyard", images[0], spec, settings.as_dict(), saddle=structure_fingerprint(images[ci]),
-                     moving_index=doc.moving_index, label=label, stand_in=stand_in, method=2)
+                     moving_index=doc.moving_index, label=label, stand_in=stand_in, method=4)
 
 
 def _spec_from_provenance(doc: MigrationDocument) -> dict[str, Any] | None:
