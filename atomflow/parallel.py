@@ -1,0 +1,305 @@
+"""`atomflow run … --workers N`: the independent parts of a flow at the same time, in N worker processes.
+
+What runs where. The flow's top-level parts (the phases of a screening, the files of a property run), grouped
+so that parts which reference one another's outputs stay together, are handed to N worker processes of the
+standard library's :class:`concurrent.futures.ProcessPoolExecutor`. Each part runs in its worker with jobflow's
+own ``run_locally`` into the same results store, exactly as ``--workers 1`` runs the whole flow: dependencies,
+run-time fan-outs (``Response(replace=…)``) and failed jobs (their dependants skipped, the rest run) are
+jobflow's; reuse is the store lookup every keyed job makes when it runs; the run events of each worker are sent
+back to this process, so the lines, counts and summary are those of a one-worker run. Nothing here orders jobs:
+the only decision is which parts are independent (no output reference between them).
+
+Why not jobflow-remote's local worker, which the cluster path uses (``atomflow submit``; looked at: jobflow-remote
+1.0.1, worker ``type: local`` with the shell scheduler and ``max_jobs``, and ``batch`` workers with
+``parallel_jobs``). Every one of its modes runs each job as a new process, ``bash submit.sh`` →
+``jf -fe execution run DIR`` (batch mode too: ``run_single_batch_jobs`` runs ``submit.sh`` per job). Measured on
+this 2-core machine: the process start with atomflow imported takes ≈ 1.1 s and building SevenNet-0 ≈ 4-6 s
+more, once per job, while most jobs of the screening take 0.0-0.5 s in a warm process (the lead's
+interphases log: 41 of the 60 NaCl/NaF jobs under 0.5 s); with the runner's polling (≥ 1 s per state change) a
+2-worker run would be slower than one worker. Its jobs also run against a file store that the runner copies
+into the results store afterwards, so a relaxation another part has just stored is not seen at run time:
+each phase's five property flows would relax the same bulk five times instead of reusing it. Here a worker is
+a long-lived process: the calculator cache (one model load per worker) and run-time reuse work as in a
+one-worker run. On a cluster, `atomflow submit` remains the way (a scheduler, many nodes, restarts).
+
+Threads: each worker gets ``cores // N`` threads (at least 1) for torch (``ATOMFLOW_TORCH_THREADS``, unless set)
+and for BLAS/OpenMP (``OMP_NUM_THREADS`` etc. and threadpoolctl), so N workers do not oversubscribe the cores.
+``N < 1`` is an error; ``N`` above the cores is a warning (the workers then share cores). A store only one
+process can see (``memory://``) is an error. A worker process that dies (killed, out of memory) loses the
+part it ran: that part is run once more in a fresh pool (what had finished is reused from the store), and if it
+dies again it is reported as failed; the other parts finish either way.
+
+Parallelism is across parts: a flow that is one connected graph (a single structure's elastic tensor) runs
+in one worker. Two parts that need the same keyed result at the same moment may both compute it (a one-worker
+run computes it once and reuses it); the stored numbers are the same.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import warnings
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from atomflow.errors import InputError
+
+#: Environment variables that size the BLAS / OpenMP thread pools of numpy, scipy and torch.
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def available_cores() -> int:
+    """Cores this process may run on (its CPU affinity where the system tells it)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def check_workers(workers: int, warn: bool = True) -> int:
+    """Threads per worker for ``workers`` processes; an InputError for fewer than one worker.
+
+    More workers than cores is allowed with a warning (``UserWarning``, :func:`oversubscribed`'s text):
+    each worker then gets one thread.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputError(f"--workers must be a whole number ≥ 1 (1 runs the jobs one after another), "
+                         f"got {workers!r}.")
+    message = oversubscribed(workers)
+    if message and warn:
+        warnings.warn(message, UserWarning, stacklevel=2)
+    return max(1, available_cores() // workers)
+
+
+def oversubscribed(workers: int) -> str | None:
+    """The warning for more workers than cores, else None."""
+    cores = available_cores()
+    if workers <= cores:
+        return None
+    return (f"--workers {workers} is more than the {cores} cores here: the workers share cores and each job "
+            f"runs slower; --workers {cores} uses every core.")
+
+
+def check_shared_store(store: str | None) -> None:
+    """The worker processes open the store by its URI: it must be one that other processes see."""
+    from atomflow.settings import get_settings
+
+    uri = store if store is not None else get_settings().store_uri
+    if uri is not None and uri.startswith("memory://"):
+        raise InputError(f"--workers needs a store other processes can open; {uri} lives in one process "
+                         "only. Use a directory, a .sqlite file or MongoDB (or --workers 1).")
+
+
+# --- which parts are independent ----------------------------------------------------------------------------
+
+def _jobs_of(item: Any) -> list[Any]:
+    from jobflow import Job
+
+    if isinstance(item, Job):
+        return [item]
+    return [job for job, _ in item.iterflow()]
+
+
+def independent_parts(flow: Any) -> list[Any]:
+    """The top-level items of ``flow`` (Jobs or Flows) in groups with no output reference between groups.
+
+    A Job, or a Flow with one item, is one part (``[flow]``). Items keep their order, groups the order of
+    their first item.
+    """
+    from jobflow import Job
+
+    if isinstance(flow, Job) or len(flow.jobs) <= 1:
+        return [[flow]]
+    items = list(flow.jobs)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Some jobs are not connected", category=UserWarning)
+        owner: dict[str, int] = {}
+        needs: list[set[str]] = []
+        for i, item in enumerate(items):
+            jobs = _jobs_of(item)
+            owner.update({job.uuid: i for job in jobs})
+            needs.append({ref.uuid for job in jobs for ref in job.input_references})
+    parent = list(range(len(items)))  # union-find over items
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, uuids in enumerate(needs):
+        for uuid in uuids:
+            if uuid in owner:
+                parent[root(i)] = root(owner[uuid])
+    groups: dict[int, list[int]] = {}
+    for i in range(len(items)):
+        groups.setdefault(root(i), []).append(i)
+    return [[items[i] for i in members] for members in sorted(groups.values())]
+
+
+def _detached(items: list[Any], top: str) -> Any:
+    """One runnable part from a group of (decoded copies of) top-level items: their tie to the top flow
+    ``top`` removed, so that one item runs as it is and several go into a new Flow."""
+    from jobflow import Flow
+
+    def detach(obj: Any) -> None:
+        obj.hosts = [h for h in obj.hosts if h != top]
+        if isinstance(obj, Flow):
+            for child in obj.jobs:
+                detach(child)
+
+    for item in items:
+        detach(item)
+    return items[0] if len(items) == 1 else Flow(items, name=" + ".join(i.name or "part" for i in items))
+
+
+# --- the worker processes ----------------------------------------------------------------------------------
+
+_events: Any = None  # the queue to the parent, in a worker process
+_part: int | None = None  # the part the worker runs now
+
+
+def _init_worker(events: Any, threads: int) -> None:
+    """Runs once in each worker process, before any part: threads and the event queue."""
+    global _events
+    _events = events
+    for name in THREAD_VARIABLES:
+        os.environ[name] = str(threads)
+    os.environ.setdefault("ATOMFLOW_TORCH_THREADS", str(threads))
+    try:
+        from threadpoolctl import threadpool_limits
+
+        threadpool_limits(limits=threads)  # pools already loaded (numpy imported before this ran)
+    except ImportError:  # pragma: no cover - threadpoolctl comes with scikit-learn/scipy stacks
+        pass
+
+
+def _forward(event: Any) -> None:
+    _events.put(("event", _part, event))
+
+
+def _run_part(index: int, part_json: str, top: str, store: str | None, work_dir: str) -> int:
+    """Run one part with jobflow's run_locally into the store; its events go to the parent. Returns ``index``."""
+    global _part
+    from jobflow.managers.local import run_locally
+    from monty.json import MontyDecoder
+
+    from atomflow.events import subscribe
+    from atomflow.store import open_store
+
+    _part = index
+    part = _detached(json.loads(part_json, cls=MontyDecoder), top)
+    folder = Path(work_dir) / f"worker-{os.getpid()}"  # jobs write files in the cwd: one folder per process
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with subscribe(_forward), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="cd is deprecated", category=FutureWarning)
+            warnings.filterwarnings("ignore", message="Some jobs are not connected", category=UserWarning)
+            run_locally(part, store=open_store(store), log=False, root_dir=folder)
+    finally:
+        _events.put(("end", index, None))  # after every event of this part (one queue, in order)
+        _part = None
+    return index
+
+
+# --- the parent --------------------------------------------------------------------------------------------
+
+@dataclass
+class PartFailure:
+    """A part that did not run to its end: its worker process died (twice), or it raised outside any job."""
+
+    index: int
+    name: str
+    error: str
+
+
+def run_parts(flow: Any, store: str | None, work_dir: Path, monitor: Any, workers: int) -> list[PartFailure]:
+    """Run ``flow``'s independent parts in ``workers`` processes; every run event goes to ``monitor``.
+
+    A job that raises is a ``job_failed`` event, as in a one-worker run, and the other jobs go on. Returns the
+    parts that did not run to their end (their finished jobs are in the store); each is also handed to
+    ``monitor`` as a ``job_failed`` event named after the part.
+    """
+    import multiprocessing
+
+    from monty.json import MontyEncoder
+
+    from atomflow.events import RunEvent, error_line
+
+    threads = check_workers(workers, warn=False)  # run_flow / the CLI have warned
+    check_shared_store(store)
+    parts = independent_parts(flow)
+    payloads = [json.dumps(p, cls=MontyEncoder) for p in parts]
+    names = [" + ".join(getattr(i, "name", None) or "part" for i in p) for p in parts]
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch or SQLite state
+    events = context.Queue()
+    ended: set[int] = set()
+    seen: set[int] = set()  # parts that sent at least one event (they started running)
+    lock = threading.Condition()
+
+    def drain() -> None:
+        while True:
+            kind, index, event = events.get()
+            if kind == "stop":
+                return
+            with lock:
+                if kind == "end":
+                    ended.add(index)
+                    lock.notify_all()
+                    continue
+                seen.add(index)
+            monitor(event)
+
+    reader = threading.Thread(target=drain, name="atomflow-worker-events", daemon=True)
+    reader.start()
+    attempts = dict.fromkeys(range(len(parts)), 0)
+    pending = list(range(len(parts)))
+    lost: list[PartFailure] = []
+    try:
+        while pending:
+            for index in pending:
+                attempts[index] += 1
+            done, broken = _one_pool(pending, payloads, flow.uuid, store, work_dir, workers, threads, context,
+                                     events)
+            with lock:  # the end marker of a part comes after all its events
+                lock.wait_for(lambda: set(done) <= ended, timeout=30)
+            for index, error in done.items():
+                if error is not None:
+                    lost.append(PartFailure(index, names[index], error_line(error)))
+            pending = []
+            for index in broken:
+                with lock:
+                    started = index in seen
+                if (started and attempts[index] >= 2) or attempts[index] >= 3:
+                    lost.append(PartFailure(index, names[index], "WorkerDied: its worker process ended "
+                                            "(killed, or out of memory) twice; its finished jobs are stored"))
+                else:
+                    pending.append(index)  # again, in a fresh pool: what it had finished is reused
+    finally:
+        events.put(("stop", None, None))
+        reader.join(timeout=30)
+    for failure in sorted(lost, key=lambda f: f.index):
+        monitor(RunEvent("job_failed", name=failure.name, error=failure.error))
+    return sorted(lost, key=lambda f: f.index)
+
+
+def _one_pool(indices: list[int], payloads: list[str], top: str, store: str | None, work_dir: Path,
+              workers: int, threads: int, context: Any, events: Any) -> tuple[dict[int, BaseException | None], list[int]]:
+    """One executor over ``indices``: (finished part → the exception it raised or None, parts lost with the
+    pool when a worker process died)."""
+    done: dict[int, BaseException | None] = {}
+    broken: list[int] = []
+    with ProcessPoolExecutor(max_workers=min(workers, len(indices)), mp_context=context,
+                             initializer=_init_worker, initargs=(events, threads)) as pool:
+        futures = {pool.submit(_run_part, i, payloads[i], top, store, str(work_dir)): i for i in indices}
+        for future in as_completed(futures):
+            index, error = futures[future], future.exception()
+            if isinstance(error, BrokenProcessPool):
+                broken.append(index)
+            else:
+                done[index] = error
+    return done, sorted(broken)
