@@ -155,3 +155,19 @@ def test_bad_worker_counts_are_refused_before_any_work(tmp_path, monkeypatch):
     result = CliRunner().invoke(app, ["run", "wf", "--workers", "0", "--store", str(store), "--no-report"])
     assert result.exit_code == 2 and "--workers must be a whole number ≥ 1" in result.output
     assert not store.exists()
+
+
+def test_interphases_runs_the_phases_named_and_refuses_unknown_ones(monkeypatch):
+    # how the benchmark and the Slurm test choose a subset: make_flow(phases=…) or ATOMFLOW_PHASES
+    from atomflow.workflows import load_workflow
+
+    interphases = load_workflow("interphases")
+    flow = interphases.module.make_flow("lj", phases=["NaCl", "Na"])
+    assert [f.name for f in flow.jobs] == ["interphase Na", "interphase NaCl"]  # the study's order
+    monkeypatch.setenv("ATOMFLOW_PHASES", "Na3N, Na")
+    assert [f.name for f in interphases.make_flow("lj").jobs] == ["interphase Na", "interphase Na3N"]
+    monkeypatch.setenv("ATOMFLOW_PHASES", "Na,NaX")
+    with pytest.raises(InputError, match="Unknown phase.s. NaX for interphases; the phases are Na, NaCl"):
+        interphases.make_flow("lj")
+    monkeypatch.delenv("ATOMFLOW_PHASES")
+    assert [p.label for p in interphases.select_phases()] == [p.label for p in interphases.phases()]
