@@ -13,10 +13,11 @@ Why not jobflow-remote's local worker, which the cluster path uses (``atomflow s
 1.0.1, worker ``type: local`` with the shell scheduler and ``max_jobs``, and ``batch`` workers with
 ``parallel_jobs``). Every one of its modes runs each job as a new process, ``bash submit.sh`` →
 ``jf -fe execution run DIR`` (batch mode too: ``run_single_batch_jobs`` runs ``submit.sh`` per job). Measured on
-this 2-core machine: the process start with atomflow imported takes ≈ 1.1 s and building SevenNet-0 ≈ 4-6 s
-more, once per job, while most jobs of the screening take 0.0-0.5 s in a warm process (the lead's
-interphases log: 41 of the 60 NaCl/NaF jobs under 0.5 s); with the runner's polling (≥ 1 s per state change) a
-2-worker run would be slower than one worker. Its jobs also run against a file store that the runner copies
+this 2-core machine: a process start with atomflow imported takes ≈ 1.4 s and building SevenNet-0 ≈ 4 s
+more, once per job, while most jobs of the screening take under 0.5 s in a warm process (89 of the first 116
+jobs of the lead's `atomflow run interphases` log, Na to NaBr). With the runner's polling on top (≥ 1 s per state
+change), NaCl's phase (34 jobs, 34 s of computing in one process, 13 of them building the model) would pay
+≈ 34 × 1.4 + 13 × 4 ≈ 100 s of starts and model loads: two such workers would not beat one warm process. Its jobs also run against a file store that the runner copies
 into the results store afterwards, so a relaxation another part has just stored is not seen at run time:
 each phase's five property flows would relax the same bulk five times instead of reusing it. Here a worker is
 a long-lived process: the calculator cache (one model load per worker) and run-time reuse work as in a
