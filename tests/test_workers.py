@@ -129,6 +129,32 @@ def test_a_failed_job_and_a_dead_worker_leave_the_other_parts_to_finish(tmp_path
     assert "FAILED   broken_step" in buffer.getvalue()
 
 
+@job
+def thread_counts(part):
+    """What a job sees: torch's threads after atomflow prepared it, BLAS/OpenMP pools, the variables."""
+    import torch
+    from threadpoolctl import threadpool_info
+
+    from atomflow.calculators.backends._torch import prepare_torch
+
+    prepare_torch()
+    return {"torch": torch.get_num_threads(), "blas": sorted({p["num_threads"] for p in threadpool_info()}),
+            "omp": os.environ.get("OMP_NUM_THREADS"), "pid": os.getpid()}
+
+
+@pytest.mark.skipif(available_cores() < 2, reason="two workers need two cores")
+def test_each_worker_gets_its_share_of_the_cores(tmp_path, monkeypatch):
+    monkeypatch.delenv("ATOMFLOW_TORCH_THREADS", raising=False)
+    store = str(tmp_path / "store")
+    jobs = [thread_counts(i) for i in range(2)]
+    summary = run_flow(Flow(jobs), store=store, console=_quiet()[0], workers=2)
+    assert summary.done == 2
+    share = available_cores() // 2
+    seen = [open_store(store).get_output(j.uuid) for j in jobs]
+    assert all(s["torch"] == share and s["blas"] == [share] and s["omp"] == str(share) for s in seen), seen
+    assert seen[0]["pid"] != os.getpid() and seen[1]["pid"] != os.getpid()
+
+
 def test_bad_worker_counts_are_refused_before_any_work(tmp_path, monkeypatch):
     flow = Flow([RelaxMaker(calculator="emt").make(_cell("Al", 4.08))])
     store = tmp_path / "store"

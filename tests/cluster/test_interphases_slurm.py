@@ -16,7 +16,7 @@ import pytest
 
 from atomflow.results import Results
 
-pytestmark = pytest.mark.slurm
+pytestmark = [pytest.mark.slurm, pytest.mark.slow]
 
 #: One (σ, ε) for every pair, smooth cutoff so that relaxations and CI-NEB converge (measured: 70 jobs, none
 #: failed, in a local run).
