@@ -17,7 +17,9 @@ this 2-core machine: a process start with atomflow imported takes ≈ 1.4 s and 
 more, once per job, while most jobs of the screening take under 0.5 s in a warm process (89 of the first 116
 jobs of the lead's `atomflow run interphases` log, Na to NaBr). With the runner's polling on top (≥ 1 s per state
 change), NaCl's phase (34 jobs, 34 s of computing in one process, 13 of them building the model) would pay
-≈ 34 × 1.4 + 13 × 4 ≈ 100 s of starts and model loads: two such workers would not beat one warm process. Its jobs also run against a file store that the runner copies
+≈ 34 × 1.4 + 13 × 4 ≈ 100 s of starts and model loads: two such workers would not beat one warm process.
+Even without a model to load it costs: bcc Na + Na3N of the screening with Lennard-Jones (70 jobs) took 676 s
+through jobflow-remote on the local Slurm of tests/cluster/ and 353 s in one local process, at the same load. Its jobs also run against a file store that the runner copies
 into the results store afterwards, so a relaxation another part has just stored is not seen at run time:
 each phase's five property flows would relax the same bulk five times instead of reusing it. Here a worker is
 a long-lived process: the calculator cache (one model load per worker) and run-time reuse work as in a
