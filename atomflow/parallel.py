@@ -1,13 +1,15 @@
 """`atomflow run … --workers N`: the independent parts of a flow at the same time, in N worker processes.
 
-What runs where. The flow's top-level parts (the phases of a screening, the files of a property run), grouped
-so that parts which reference one another's outputs stay together, are handed to N worker processes of the
-standard library's :class:`concurrent.futures.ProcessPoolExecutor`. Each part runs in its worker with jobflow's
-own ``run_locally`` into the same results store, exactly as ``--workers 1`` runs the whole flow: dependencies,
-run-time fan-outs (``Response(replace=…)``) and failed jobs (their dependants skipped, the rest run) are
-jobflow's; reuse is the store lookup every keyed job makes when it runs; the run events of each worker are sent
-back to this process, so the lines, counts and summary are those of a one-worker run. Nothing here orders jobs:
-the only decision is which parts are independent (no output reference between them).
+What runs where. The flow's job graph falls into parts that share no output (in the screening: each phase's
+relax, elastic, vacancy, migration and phonon flows; in a property run: each file's flow). The parts are handed,
+in the flow's order, to N worker processes of the standard library's
+:class:`concurrent.futures.ProcessPoolExecutor`. Each part runs in its worker with jobflow's own ``run_locally``
+into the same results store, exactly as ``--workers 1`` runs the whole flow: dependencies, run-time fan-outs
+(``Response(replace=…)``) and failed jobs (their dependants skipped, the rest run) are jobflow's; reuse is the
+store lookup every keyed job makes when it runs (the embedded SQLite store takes writes from several processes);
+the run events of each worker are sent back to this process, so the job lines, counts and summary are those of
+a one-worker run. Nothing here orders jobs: the only decision is which jobs are independent (no output
+reference between them, directly or through others).
 
 Why not jobflow-remote's local worker, which the cluster path uses (``atomflow submit``; looked at: jobflow-remote
 1.0.1, worker ``type: local`` with the shell scheduler and ``max_jobs``, and ``batch`` workers with
@@ -19,22 +21,26 @@ jobs of the lead's `atomflow run interphases` log, Na to NaBr). With the runner'
 change), NaCl's phase (34 jobs, 34 s of computing in one process, 13 of them building the model) would pay
 ≈ 34 × 1.4 + 13 × 4 ≈ 100 s of starts and model loads: two such workers would not beat one warm process.
 Even without a model to load it costs: bcc Na + Na3N of the screening with Lennard-Jones (70 jobs) took 676 s
-through jobflow-remote on the local Slurm of tests/cluster/ and 353 s in one local process, at the same load. Its jobs also run against a file store that the runner copies
-into the results store afterwards, so a relaxation another part has just stored is not seen at run time:
-each phase's five property flows would relax the same bulk five times instead of reusing it. Here a worker is
+through jobflow-remote on the local Slurm of tests/cluster/ and 353 s in one local process, at the same load.
+Its jobs also run against a file store that the runner copies into the results store afterwards, so a
+relaxation another part has just stored is not seen at run time: each phase's five property flows would relax
+the same bulk five times instead of reusing it. Here a worker is
 a long-lived process: the calculator cache (one model load per worker) and run-time reuse work as in a
 one-worker run. On a cluster, `atomflow submit` remains the way (a scheduler, many nodes, restarts).
 
 Threads: each worker gets ``cores // N`` threads (at least 1) for torch (``ATOMFLOW_TORCH_THREADS``, unless set)
 and for BLAS/OpenMP (``OMP_NUM_THREADS`` etc. and threadpoolctl), so N workers do not oversubscribe the cores.
 ``N < 1`` is an error; ``N`` above the cores is a warning (the workers then share cores). A store only one
-process can see (``memory://``) is an error. A worker process that dies (killed, out of memory) loses the
-part it ran: that part is run once more in a fresh pool (what had finished is reused from the store), and if it
-dies again it is reported as failed; the other parts finish either way.
+process can see (``memory://``) is an error. A worker process that dies (killed, out of memory) takes the pool
+with it: the parts not yet started go on in a fresh pool; each part that was running runs once more alone (what
+it had finished is reused from the store), and one that dies again there is reported as failed; the others
+finish.
 
-Parallelism is across parts: a flow that is one connected graph (a single structure's elastic tensor) runs
-in one worker. Two parts that need the same keyed result at the same moment may both compute it (a one-worker
-run computes it once and reuses it); the stored numbers are the same.
+Parallelism is across parts: the jobs a part makes at run time (the strained cells of one elastic tensor, the
+hops of one migration flow) run one after another in its worker. Two parts that need the same keyed result at the
+same moment both compute it where a one-worker run computes it once and then reuses it (e.g. a phase's relax and
+its elastic flow's bulk relax, started together): the stored numbers are the same, the computed / reused counts
+can differ by those.
 """
 
 from __future__ import annotations
@@ -99,34 +105,42 @@ def check_shared_store(store: str | None) -> None:
 
 # --- which parts are independent ----------------------------------------------------------------------------
 
-def _jobs_of(item: Any) -> list[Any]:
-    from jobflow import Job
+@dataclass
+class Part:
+    """Jobs of a flow that no job outside them needs and that need no job outside them, in the flow's order."""
 
-    if isinstance(item, Job):
-        return [item]
-    return [job for job, _ in item.iterflow()]
+    name: str
+    jobs: list[Any]
 
 
-def independent_parts(flow: Any) -> list[Any]:
-    """The top-level items of ``flow`` (Jobs or Flows) in groups with no output reference between groups.
+def independent_parts(flow: Any) -> list[Part]:
+    """The weakly connected pieces of ``flow``'s job graph as it stands (before run-time fan-outs).
 
-    A Job, or a Flow with one item, is one part (``[flow]``). Items keep their order, groups the order of
-    their first item.
+    Two jobs are in one part when one takes the other's output, directly or through other jobs; the jobs a
+    part makes at run time (``Response(replace=…)``) stay in it. Parts come in the order of their first job
+    (the order the flow was built in: phase by phase, property by property). A part is named after its job
+    when it has one, else after the innermost flow that holds all its jobs.
     """
-    from jobflow import Job
+    from jobflow import Flow, Job
 
-    if isinstance(flow, Job) or len(flow.jobs) <= 1:
-        return [[flow]]
-    items = list(flow.jobs)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message="Some jobs are not connected", category=UserWarning)
-        owner: dict[str, int] = {}
-        needs: list[set[str]] = []
-        for i, item in enumerate(items):
-            jobs = _jobs_of(item)
-            owner.update({job.uuid: i for job in jobs})
-            needs.append({ref.uuid for job in jobs for ref in job.input_references})
-    parent = list(range(len(items)))  # union-find over items
+    jobs: list[Any] = []
+    chains: list[list[str]] = []  # names of the flows around each job, outermost first (the top flow left out)
+
+    def walk(item: Any, chain: list[str]) -> None:
+        if isinstance(item, Job):
+            jobs.append(item)
+            chains.append(chain)
+        else:
+            for child in item.jobs:
+                walk(child, chain + [item.name or "flow"])
+
+    if isinstance(flow, Flow):
+        for item in flow.jobs:
+            walk(item, [])
+    else:
+        walk(flow, [])
+    index = {job.uuid: i for i, job in enumerate(jobs)}
+    parent = list(range(len(jobs)))  # union-find over jobs
 
     def root(i: int) -> int:
         while parent[i] != i:
@@ -134,30 +148,36 @@ def independent_parts(flow: Any) -> list[Any]:
             i = parent[i]
         return i
 
-    for i, uuids in enumerate(needs):
-        for uuid in uuids:
-            if uuid in owner:
-                parent[root(i)] = root(owner[uuid])
+    for i, job in enumerate(jobs):
+        for ref in job.input_references:
+            if ref.uuid in index:
+                parent[root(i)] = root(index[ref.uuid])
     groups: dict[int, list[int]] = {}
-    for i in range(len(items)):
+    for i in range(len(jobs)):
         groups.setdefault(root(i), []).append(i)
-    return [[items[i] for i in members] for members in sorted(groups.values())]
+    parts = []
+    for members in sorted(groups.values()):
+        if len(members) == 1:
+            name = jobs[members[0]].name
+        else:
+            common = chains[members[0]]
+            for i in members[1:]:
+                n = 0
+                while n < min(len(common), len(chains[i])) and common[n] == chains[i][n]:
+                    n += 1
+                common = common[:n]
+            name = common[-1] if common else " + ".join(dict.fromkeys(jobs[i].name for i in members))
+        parts.append(Part(name or "part", [jobs[i] for i in members]))
+    return parts
 
 
-def _detached(items: list[Any], top: str) -> Any:
-    """One runnable part from a group of (decoded copies of) top-level items: their tie to the top flow
-    ``top`` removed, so that one item runs as it is and several go into a new Flow."""
+def _runnable(jobs: list[Any], name: str) -> Any:
+    """One Job, or a new Flow of (decoded copies of) ``jobs`` taken out of the flows that held them."""
     from jobflow import Flow
 
-    def detach(obj: Any) -> None:
-        obj.hosts = [h for h in obj.hosts if h != top]
-        if isinstance(obj, Flow):
-            for child in obj.jobs:
-                detach(child)
-
-    for item in items:
-        detach(item)
-    return items[0] if len(items) == 1 else Flow(items, name=" + ".join(i.name or "part" for i in items))
+    for job in jobs:
+        job.hosts = []
+    return jobs[0] if len(jobs) == 1 else Flow(jobs, name=name)
 
 
 # --- the worker processes ----------------------------------------------------------------------------------
@@ -185,7 +205,7 @@ def _forward(event: Any) -> None:
     _events.put(("event", _part, event))
 
 
-def _run_part(index: int, part_json: str, top: str, store: str | None, work_dir: str) -> int:
+def _run_part(index: int, part_json: str, name: str, store: str | None, work_dir: str) -> int:
     """Run one part with jobflow's run_locally into the store; its events go to the parent. Returns ``index``."""
     global _part
     from jobflow.managers.local import run_locally
@@ -195,7 +215,7 @@ def _run_part(index: int, part_json: str, top: str, store: str | None, work_dir:
     from atomflow.store import open_store
 
     _part = index
-    part = _detached(json.loads(part_json, cls=MontyDecoder), top)
+    part = _runnable(json.loads(part_json, cls=MontyDecoder), name)
     folder = Path(work_dir) / f"worker-{os.getpid()}"  # jobs write files in the cwd: one folder per process
     folder.mkdir(parents=True, exist_ok=True)
     try:
@@ -213,7 +233,8 @@ def _run_part(index: int, part_json: str, top: str, store: str | None, work_dir:
 
 @dataclass
 class PartFailure:
-    """A part that did not run to its end: its worker process died (twice), or it raised outside any job."""
+    """A part that did not run to its end: its worker process died (also when it ran alone), or it raised
+    outside any job (e.g. the store would not open)."""
 
     index: int
     name: str
@@ -236,8 +257,8 @@ def run_parts(flow: Any, store: str | None, work_dir: Path, monitor: Any, worker
     threads = check_workers(workers, warn=False)  # run_flow / the CLI have warned
     check_shared_store(store)
     parts = independent_parts(flow)
-    payloads = [json.dumps(p, cls=MontyEncoder) for p in parts]
-    names = [" + ".join(getattr(i, "name", None) or "part" for i in p) for p in parts]
+    payloads = [json.dumps(p.jobs, cls=MontyEncoder) for p in parts]
+    names = [p.name for p in parts]
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch or SQLite state
     events = context.Queue()
     ended: set[int] = set()
@@ -259,29 +280,35 @@ def run_parts(flow: Any, store: str | None, work_dir: Path, monitor: Any, worker
 
     reader = threading.Thread(target=drain, name="atomflow-worker-events", daemon=True)
     reader.start()
-    attempts = dict.fromkeys(range(len(parts)), 0)
+    unstarted_breaks = dict.fromkeys(range(len(parts)), 0)
     pending = list(range(len(parts)))
     lost: list[PartFailure] = []
+
+    def run(indices: list[int], size: int) -> list[int]:
+        done, broken = _one_pool(indices, payloads, names, store, work_dir, size, threads, context, events)
+        with lock:  # the end marker of a part comes after all its events
+            lock.wait_for(lambda: set(done) <= ended, timeout=30)
+        lost.extend(PartFailure(i, names[i], error_line(e)) for i, e in done.items() if e is not None)
+        return broken
+
     try:
         while pending:
-            for index in pending:
-                attempts[index] += 1
-            done, broken = _one_pool(pending, payloads, flow.uuid, store, work_dir, workers, threads, context,
-                                     events)
-            with lock:  # the end marker of a part comes after all its events
-                lock.wait_for(lambda: set(done) <= ended, timeout=30)
-            for index, error in done.items():
-                if error is not None:
-                    lost.append(PartFailure(index, names[index], error_line(error)))
-            pending = []
-            for index in broken:
+            suspects, again = [], []
+            for index in run(pending, workers):
                 with lock:
                     started = index in seen
-                if (started and attempts[index] >= 2) or attempts[index] >= 3:
-                    lost.append(PartFailure(index, names[index], "WorkerDied: its worker process ended "
-                                            "(killed, or out of memory) twice; its finished jobs are stored"))
+                unstarted_breaks[index] += not started
+                if started or unstarted_breaks[index] >= 3:
+                    suspects.append(index)  # running when a worker died: it, or a part beside it, was the cause
                 else:
-                    pending.append(index)  # again, in a fresh pool: what it had finished is reused
+                    again.append(index)  # not started yet: simply again
+            # each suspect again, alone in a fresh pool (what it had finished is reused): a second death is its own
+            for index in suspects:
+                if run([index], 1):
+                    lost.append(PartFailure(index, names[index], "WorkerDied: its worker process ended (killed, "
+                                            "or out of memory), also when it ran alone; its finished jobs are "
+                                            "stored"))
+            pending = again
     finally:
         events.put(("stop", None, None))
         reader.join(timeout=30)
@@ -290,15 +317,16 @@ def run_parts(flow: Any, store: str | None, work_dir: Path, monitor: Any, worker
     return sorted(lost, key=lambda f: f.index)
 
 
-def _one_pool(indices: list[int], payloads: list[str], top: str, store: str | None, work_dir: Path,
-              workers: int, threads: int, context: Any, events: Any) -> tuple[dict[int, BaseException | None], list[int]]:
+def _one_pool(indices: list[int], payloads: list[str], names: list[str], store: str | None, work_dir: Path,
+              workers: int, threads: int, context: Any,
+              events: Any) -> tuple[dict[int, BaseException | None], list[int]]:
     """One executor over ``indices``: (finished part → the exception it raised or None, parts lost with the
     pool when a worker process died)."""
     done: dict[int, BaseException | None] = {}
     broken: list[int] = []
     with ProcessPoolExecutor(max_workers=min(workers, len(indices)), mp_context=context,
                              initializer=_init_worker, initargs=(events, threads)) as pool:
-        futures = {pool.submit(_run_part, i, payloads[i], top, store, str(work_dir)): i for i in indices}
+        futures = {pool.submit(_run_part, i, payloads[i], names[i], store, str(work_dir)): i for i in indices}
         for future in as_completed(futures):
             index, error = futures[future], future.exception()
             if isinstance(error, BrokenProcessPool):

@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 from ase.build import bulk
-from jobflow import Flow, job
+from jobflow import Flow, JobConfig, job
 from pymatgen.io.ase import AseAtomsAdaptor
 from rich.console import Console
 from typer.testing import CliRunner
@@ -23,6 +23,7 @@ from atomflow.elastic import ElasticMaker
 from atomflow.errors import InputError
 from atomflow.jobs import RelaxMaker
 from atomflow.parallel import available_cores, check_workers, independent_parts
+from atomflow.reuse import reuse_or_compute
 from atomflow.runner import run_flow
 from atomflow.store import open_store
 
@@ -31,14 +32,21 @@ def _cell(element: str, a: float):
     return AseAtomsAdaptor.get_structure(bulk(element, "fcc", a=a, cubic=True))
 
 
+@job(config=JobConfig(expose_store=True))
+def stored_square(x, after=None):
+    """A result keyed by x: the second job with the same x finds the first one's in the store."""
+    return reuse_or_compute(f"toy-square-{x}", lambda: {"value": x * x, "converged": True})
+
+
 def small_study() -> Flow:
-    """Three independent parts (Cu elastic with its run-time fan-out; Al and Ni relaxed twice, reused once)."""
+    """Independent parts: Cu elastic (with its run-time fan-out), Al and Ni relaxations, and a keyed toy pair
+    whose second job takes the first one's output (one part: its reuse does not depend on timing)."""
     cu = ElasticMaker(name="elastic Cu", calculator="emt", strain_magnitudes=(-0.01, 0.01)).make(_cell("Cu", 3.62))
     parts = [cu]
     for element, a in (("Al", 4.08), ("Ni", 3.55)):
-        first = RelaxMaker(name=f"relax {element}", calculator="emt", label=element).make(_cell(element, a))
-        again = RelaxMaker(name=f"relax {element} again", calculator="emt", label=element).make(_cell(element, a))
-        parts.append(Flow([first, again], name=f"phase {element}"))
+        parts.append(RelaxMaker(name=f"relax {element}", calculator="emt", label=element).make(_cell(element, a)))
+    first = stored_square(4)
+    parts.append(Flow([first, stored_square(4, after=first.output)], name="squares"))
     return Flow(parts, name="small study")
 
 
@@ -63,16 +71,16 @@ def _stored_numbers(path: str) -> dict:
     return out
 
 
-def test_independent_parts_are_the_top_level_items_that_share_no_output():
-    flow = small_study()
-    parts = independent_parts(flow)
-    assert [[item.name for item in p] for p in parts] == [["elastic Cu"], ["phase Al"], ["phase Ni"]]
-    # a part that uses another's output joins it
+def test_independent_parts_are_the_pieces_of_the_job_graph_that_share_no_output():
+    parts = independent_parts(small_study())
+    assert [p.name for p in parts] == ["elastic Cu", "relax Al", "relax Ni", "squares"]
+    assert [len(p.jobs) for p in parts] == [3, 1, 1, 2]  # bulk relax → strained cells → fit; the toy pair
+    # nested flows are looked into; a job that uses another's output joins it, wherever it sits
     a = RelaxMaker(name="a", calculator="emt").make(_cell("Cu", 3.62))
-    b = RelaxMaker(name="b", calculator="emt").make(a.output.structure)
     c = RelaxMaker(name="c", calculator="emt").make(_cell("Al", 4.08))
-    grouped = independent_parts(Flow([a, c, b]))
-    assert [[item.name for item in p] for p in grouped] == [["a", "b"], ["c"]]
+    b = RelaxMaker(name="b", calculator="emt").make(a.output.structure)
+    grouped = independent_parts(Flow([Flow([a, c], name="phase"), Flow([b], name="other")]))
+    assert [(p.name, [j.name for j in p.jobs]) for p in grouped] == [("a + b", ["a", "b"]), ("c", ["c"])]
 
 
 @pytest.mark.skipif(available_cores() < 2, reason="two workers need two cores")
@@ -85,7 +93,7 @@ def test_two_workers_store_the_same_numbers_as_one(tmp_path):
 
     assert (parallel.done, parallel.failed, parallel.computed, parallel.reused) == \
            (serial.done, serial.failed, serial.computed, serial.reused)
-    assert serial.reused == 2 and serial.failed == 0  # each "again" relaxation is the first one, reused
+    assert serial.reused == 1 and serial.failed == 0  # the second square is the first one's, reused
     numbers1, numbers2 = _stored_numbers(one), _stored_numbers(two)
     assert numbers1 and numbers1.keys() == numbers2.keys()
     assert ("elastic", "fit_elastic") in numbers1  # the tensor fitted after the run-time fan-out
@@ -93,10 +101,11 @@ def test_two_workers_store_the_same_numbers_as_one(tmp_path):
         assert numbers1[key] == numbers2[key], key
     # the same run-event lines ("finished NAME · 0.2 s · computed"), seconds and order aside
     def lines(buffer):
-        return sorted(tuple(p for i, p in enumerate(ln.split(" · ")) if i != 1) for ln in buffer.getvalue().splitlines())
+        return sorted(tuple(p for i, p in enumerate(line.split(" · ")) if i != 1)
+                      for line in buffer.getvalue().splitlines())
 
     assert lines(buffer1) == lines(buffer2) and len(lines(buffer1)) == serial.done
-    assert ("finished relax Ni again", "reused") in lines(buffer2)
+    assert ("finished stored_square", "reused") in lines(buffer2)
 
 
 @job
@@ -114,15 +123,16 @@ def test_a_failed_job_and_a_dead_worker_leave_the_other_parts_to_finish(tmp_path
     al = RelaxMaker(name="relax Al", calculator="emt").make(_cell("Al", 4.08))
     ni = RelaxMaker(name="relax Ni", calculator="emt").make(_cell("Ni", 3.55))
     bad = broken_step(7)
-    fatal = Flow([dies(1)], name="part that kills its worker")
+    first = dies(1)
+    fatal = Flow([first, dies(first.output)], name="part that kills its worker")  # one part, named by its flow
     console, buffer = _quiet()
     summary = run_flow(Flow([bad, fatal, al, ni]), store=store, console=console, workers=2)
 
     assert summary.done == 2 and summary.failed == 2
     assert sorted(summary.failed_jobs) == sorted([
         "broken_step: ValueError: the calculator stopped at step 7",
-        "part that kills its worker: WorkerDied: its worker process ended (killed, or out of memory) twice; "
-        "its finished jobs are stored"])
+        "part that kills its worker: WorkerDied: its worker process ended (killed, or out of memory), also when "
+        "it ran alone; its finished jobs are stored"])
     stored = open_store(store)
     for relax in (al, ni):
         assert stored.get_output(relax.uuid)["converged"]
