@@ -297,6 +297,9 @@ def run_parts(flow: Any, store: str | None, work_dir: Path, monitor: Any, worker
             for index in run(pending, workers):
                 with lock:
                     started = index in seen
+                    # a part that ran to its end just before the pool broke has finished: not again
+                    if started and lock.wait_for(lambda: index in ended, timeout=2):
+                        continue
                 unstarted_breaks[index] += not started
                 if started or unstarted_breaks[index] >= 3:
                     suspects.append(index)  # running when a worker died: it, or a part beside it, was the cause

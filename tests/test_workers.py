@@ -128,7 +128,7 @@ def test_a_failed_job_and_a_dead_worker_leave_the_other_parts_to_finish(tmp_path
     console, buffer = _quiet()
     summary = run_flow(Flow([bad, fatal, al, ni]), store=store, console=console, workers=2)
 
-    assert summary.done == 2 and summary.failed == 2
+    assert (summary.done, summary.failed) == (2, 2), buffer.getvalue()
     assert sorted(summary.failed_jobs) == sorted([
         "broken_step: ValueError: the calculator stopped at step 7",
         "part that kills its worker: WorkerDied: its worker process ended (killed, or out of memory), also when "
