@@ -184,6 +184,7 @@ def _runnable(jobs: list[Any], name: str) -> Any:
 
 _events: Any = None  # the queue to the parent, in a worker process
 _part: int | None = None  # the part the worker runs now
+_stores: dict[str | None, Any] = {}  # the results store, opened once per worker process
 
 
 def _init_worker(events: Any, threads: int) -> None:
@@ -222,7 +223,9 @@ def _run_part(index: int, part_json: str, name: str, store: str | None, work_dir
         with subscribe(_forward), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message="cd is deprecated", category=FutureWarning)
             warnings.filterwarnings("ignore", message="Some jobs are not connected", category=UserWarning)
-            run_locally(part, store=open_store(store), log=False, root_dir=folder)
+            if store not in _stores:  # once per worker: opening checks the file's integrity
+                _stores[store] = open_store(store)
+            run_locally(part, store=_stores[store], log=False, root_dir=folder)
     finally:
         _events.put(("end", index, None))  # after every event of this part (one queue, in order)
         _part = None
