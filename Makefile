@@ -56,7 +56,7 @@ install-gpaw: $(STAMP)
 bench-dft-elastic: install-gpaw
 	$(PY) benchmarks/dft_elastic.py
 
-.PHONY: bench bench-neb bench-batched bench-elastic bench-overhead bench-hessian
+.PHONY: bench bench-neb bench-batched bench-elastic bench-overhead bench-hessian bench-workers
 # Performance benchmarks (benchmarks/README.md): each runs its baseline and atomflow in one process and prints
 # ratios. BENCH_ARGS passes options, e.g. BENCH_ARGS="--device cuda" or "--calculator chgnet".
 BENCH_ARGS ?=
@@ -71,4 +71,7 @@ bench-overhead: $(STAMP)
 	mkdir -p $(BENCH_OUT) && $(PY) benchmarks/bench_overhead.py --json $(BENCH_OUT)/overhead.json $(BENCH_ARGS)
 bench-hessian: $(STAMP)
 	mkdir -p $(BENCH_OUT) && $(PY) benchmarks/bench_hessian.py --json $(BENCH_OUT)/hessian.json $(BENCH_ARGS)
+# `atomflow run interphases` (Na, NaCl, NaBr, NaI; SevenNet-0) with 2 workers vs 1: wall ratio, same numbers (~5 min)
+bench-workers: $(STAMP)
+	mkdir -p $(BENCH_OUT) && $(PY) benchmarks/bench_workers.py --json $(BENCH_OUT)/workers.json $(BENCH_ARGS)
 bench: bench-neb bench-batched bench-elastic bench-overhead

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from typing import List, Optional
 
 import typer
@@ -68,6 +69,8 @@ WORKFLOW_HELP = ("Workflow name: a file in workflows/ (paper, demo), or a proper
                  "phonons, transport) with --structure.")
 STRUCTURE_HELP = ("Structure file(s) for a property: CIF, POSCAR/CONTCAR, or any format pymatgen or ASE reads; "
                   "--structure a.cif b.vasp or repeat the option. One flow per file, labelled by its name.")
+WORKERS_HELP = ("Worker processes: the flow's independent parts (phases, files) run at the same time, each "
+                "worker with cores/N threads; 1 (default) runs every job in this process.")
 SPECIES_HELP = "Hopping / removed element of vacancy, migration and transport (default Na); only with --structure."
 
 
@@ -89,6 +92,7 @@ def run(
     calculator: Optional[str] = typer.Option(None, "--calculator", "-c", help=CALCULATOR_HELP),
     store: Optional[str] = typer.Option(None, "--store", help=STORE_HELP),
     report: bool = typer.Option(True, help="Write results/report.md (the whole store's report) after the run."),
+    workers: int = typer.Option(1, "--workers", "-w", help=WORKERS_HELP),
 ) -> None:
     """Run a workflow, or a property on your structure files, locally into the store; finished work already
     in the store is reused."""
@@ -97,6 +101,14 @@ def run(
         from atomflow.store import describe_store_uri
         from atomflow.workflows import flow_builder
 
+        if workers != 1:  # before anything is built or stored
+            from atomflow.parallel import check_shared_store, check_workers, oversubscribed
+
+            threads = check_workers(workers, warn=False)
+            check_shared_store(store)
+            if oversubscribed(workers):
+                console.print(f"[yellow]warning:[/] {oversubscribed(workers)}", soft_wrap=True)
+
         make_flow = flow_builder(workflow, structure_files(structure, more_structures), species)
         specs = split_calculators(calculator)
         flows = [make_flow(spec) for spec in specs]  # every input checked before any work
@@ -104,7 +116,11 @@ def run(
         failed: list[str] = []
         for spec, flow in zip(specs, flows):
             start = time.perf_counter()
-            summary = run_flow(flow, store=store, console=console)
+            if workers != 1:
+                console.print(f"{workers} worker processes, {threads} thread(s) each", soft_wrap=True)
+            with warnings.catch_warnings():  # said once above
+                warnings.filterwarnings("ignore", message="--workers .* cores", category=UserWarning)
+                summary = run_flow(flow, store=store, console=console, workers=workers)
             name = spec or "default calculator"
             failed += [f"{e.name} ({name})" if len(specs) > 1 else e.name for e in summary.failures]
             console.print(f"[bold]{workflow}[/] with {name}: {summary.done} jobs finished, "

@@ -97,23 +97,41 @@ class RunMonitor:
 
 
 def run_flow(flow: Flow | Job, store: str | None = None, console: Console | None = None,
-             ensure_success: bool = False) -> RunSummary:
+             ensure_success: bool = False, workers: int = 1) -> RunSummary:
     """Run ``flow`` with jobflow's local manager into the store (jobs run in results/runs).
 
     A failing job does not stop the others (jobflow skips only the jobs that need its output);
-    the summary lists it with its error line.
+    the summary lists it with its error line. ``workers`` > 1 runs the flow's independent parts in that
+    many processes at once (:mod:`atomflow.parallel`), with the same store, reuse, events and summary;
+    its ``outputs`` are then empty (read the store).
     """
     console = console or Console()
-    job_store = open_store(store)
+    if workers != 1:  # bad values are refused before the store is touched
+        from atomflow.parallel import check_shared_store, check_workers
+
+        check_workers(workers)
+        check_shared_store(store)
+    job_store = open_store(store)  # checks the store (integrity, that it answers) before any work
     work_dir = get_settings().results_dir / "runs"
     work_dir.mkdir(parents=True, exist_ok=True)
     if console.is_terminal:
         with console.status("starting…") as status:
-            return _run(flow, job_store, work_dir, RunMonitor(console, status), ensure_success)
-    return _run(flow, job_store, work_dir, RunMonitor(console), ensure_success)
+            return _run(flow, job_store, work_dir, RunMonitor(console, status), ensure_success, store, workers)
+    return _run(flow, job_store, work_dir, RunMonitor(console), ensure_success, store, workers)
 
 
-def _run(flow, job_store, work_dir, monitor: RunMonitor, ensure_success: bool) -> RunSummary:
+def _run(flow, job_store, work_dir, monitor: RunMonitor, ensure_success: bool, store: str | None = None,
+         workers: int = 1) -> RunSummary:
+    if workers != 1:
+        from atomflow.parallel import run_parts
+
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="Some jobs are not connected", category=UserWarning)
+            run_parts(flow, store, work_dir, monitor, workers)
+        summary = monitor.summary({})
+        if ensure_success and summary.failed:
+            raise RuntimeError("Flow did not finish running successfully")
+        return summary
     with subscribe(monitor), warnings.catch_warnings():
         # jobflow's own notices (monty's deprecated `cd`, "jobs are not connected" for independent
         # branches of a study) say nothing about the user's run.

@@ -60,6 +60,9 @@ class AtomflowSettings(BaseSettings):
         default="gpaw python",
         description="Command that runs a GPAW script (e.g. 'mpirun -np 2 gpaw python').",
     )
+    phases: str | None = Field(
+        default=None, description="Comma-separated reduced formulas a screening workflow (interphases) is "
+        "limited to, e.g. 'Na,NaCl'; None: every phase.")
     torch_threads: int | None = Field(
         default=None, ge=1, description="torch.set_num_threads for ML potentials; None leaves torch's default."
     )

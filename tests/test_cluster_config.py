@@ -241,6 +241,25 @@ def test_classification_by_name_and_function(cu):
     assert PLAN.classify(user) == "heavy"
 
 
+def test_phonon_forces_and_attempt_frequencies_are_heavy(cu):
+    # their names have no heavy word ("phonon forces 3/13", "attempt frequency 0->1'"): their functions decide
+    from atomflow.calculators import CalculatorSpec
+    from atomflow.phonons.flow import compute_forces, run_phonon_displacements
+    from atomflow.rates import AttemptFrequencyMaker
+    from atomflow.rates.flow import attempt_frequencies_for_hops, compute_attempt_frequency
+
+    forces = compute_forces(cu, CalculatorSpec.parse("emt"))
+    forces.name = "phonon forces 1/2"
+    assert PLAN.classify(forces) == "heavy"
+    rate = compute_attempt_frequency({}, AttemptFrequencyMaker())
+    rate.name = "attempt frequency 0->1'"
+    assert PLAN.classify(rate) == "heavy"
+    displacements = run_phonon_displacements(cu, CalculatorSpec.parse("emt"), displacement=0.01, min_length=5.0,
+                                             max_atoms=50, symprec=1e-5)
+    assert PLAN.classify(displacements) == "light"  # the generators that fan them out stay light
+    assert PLAN.classify(attempt_frequencies_for_hops([], AttemptFrequencyMaker())) == "light"
+
+
 def test_apply_sets_every_job_like_classify(cu):
     flow = ElasticMaker(calculator="emt").make(cu)
     PLAN.apply(flow)

@@ -92,8 +92,29 @@ def _primitive_sites(structure, species: str = "Na") -> int:
     return sum(1 for site in primitive if site.specie.symbol == species)
 
 
-def make_flow(calculator: str | None = None) -> Flow:
-    return Flow([phase_flow(p, calculator) for p in phases()], name="interphase screening")
+def make_flow(calculator: str | None = None, phases: list[str] | None = None) -> Flow:
+    """The screening; ``phases`` (reduced formulas, e.g. ``["Na", "NaCl"]``; default ``$ATOMFLOW_PHASES``,
+    comma-separated, else every phase) limits it to those phases, in the study's order."""
+    return Flow([phase_flow(p, calculator) for p in select_phases(phases)], name="interphase screening")
+
+
+def select_phases(names: list[str] | None = None) -> list[LabelledStructure]:
+    """The phases named (reduced formulas; None: ``$ATOMFLOW_PHASES``, unset: all); an unknown name is an error."""
+    from atomflow.errors import InputError
+    from atomflow.settings import get_settings
+
+    every = phases()
+    if names is None:
+        text = get_settings().phases
+        names = [n.strip() for n in text.split(",") if n.strip()] if text else None
+    if names is None:
+        return every
+    known = {p.structure.composition.reduced_formula: p for p in every}
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise InputError(f"Unknown phase(s) {', '.join(unknown) or '(none named)'} for interphases; the phases "
+                         f"are {', '.join(known)} (reduced formulas, e.g. ATOMFLOW_PHASES=Na,NaCl).")
+    return [p for p in every if p.structure.composition.reduced_formula in names]
 
 
 def job_count(calculator: str | None = None) -> dict[str, Any]:

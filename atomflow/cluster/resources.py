@@ -32,6 +32,8 @@ HEAVY_NAME_WORDS: tuple[str, ...] = ("relax", "static", "neb")
 HEAVY_FUNCTIONS: tuple[str, ...] = (
     "atomflow.jobs.makers:RelaxMaker.make",  # also StaticMaker and every relax of every workflow
     "atomflow.neb.flow:run_ci_neb",
+    "atomflow.phonons.flow:compute_forces",  # "phonon forces 3/13": a supercell single point each
+    "atomflow.rates.flow:compute_attempt_frequency",  # "attempt frequency 0->1'": minimum, saddle, Hessians
 )
 
 #: Cheap generators whose names contain a heavy word; they only plan and fan out (Response(replace=…)).
