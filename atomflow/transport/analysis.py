@@ -66,7 +66,7 @@ def analyse_transport(structure: Structure, species: str, hops: Sequence[HopKine
                       reference_temperature: float = 300.0, charge: float = 1.0, symprec: float = 0.1,
                       label: str | None = None, stand_in: bool = False,
                       provenance: Provenance | None = None, calculator: dict[str, Any] | None = None,
-                      correlation: bool = True) -> TransportDocument:
+                      correlation: bool = True, no_carriers: bool = False) -> TransportDocument:
     """Vacancy-mediated D and σ of ``species`` in ``structure`` for each carrier model.
 
     Args:
@@ -79,6 +79,8 @@ def analyse_transport(structure: Structure, species: str, hops: Sequence[HopKine
         provenance / calculator: where the barriers came from (calculator dict if no provenance).
         correlation: compute the tracer correlation f (onsager VacancyMediated; seconds to minutes for
             many sites per cell); False: f not computed, D* given as its upper bound (flagged).
+        no_carriers: allow an empty ``carriers`` (the caller found none applies and flags why, e.g. a
+            calculator's E_f ≤ 0): the document then has D_v and the jump rates only, no σ.
 
     Raises:
         InputError: T ≤ 0; a carrier density above the site density; no carrier model; a structure or hop the
@@ -86,7 +88,7 @@ def analyse_transport(structure: Structure, species: str, hops: Sequence[HopKine
     """
     temps = check_temperatures(temperatures)
     t_ref = float(check_temperatures([reference_temperature])[0])
-    if not carriers:
+    if not carriers and not no_carriers:
         raise InputError("State at least one carrier model (thermal, extrinsic or structural): the "
                          "conductivity depends on the vacancy concentration, which is never implicit.")
     hops_in = [HopKinetics.model_validate(h) for h in hops]

@@ -90,6 +90,8 @@ def carriers_from_vacancy(vacancy: Any | None) -> list[CarrierModel]:
     flagged = "" if _get(vacancy, "converged", True) else " (vacancy document not converged)"
     if schottky is not None:
         e_s = _get(schottky, "e_schottky")
+        if not float(e_s) > 0:  # as for E_f below: exp(−E_S/2kT) > 1 is no concentration
+            return []
         return [CarrierModel(kind="thermal", formation_energy=float(e_s), schottky=True,
                              source=f"VacancyDocument Schottky energy {float(e_s):.3f} eV{flagged}")]
     e_f = float(_get(vacancy, "e_f_min"))
@@ -117,10 +119,13 @@ def analyse_transport_job(structure: Structure, migrations: list[Any], vacancy: 
     models = [CarrierModel.model_validate(c) for c in (carriers or [])] + carriers_from_vacancy(vacancy)
     dropped = []
     if vacancy is not None and not any(m.kind == "thermal" for m in models[len(carriers or []):]):
-        dropped.append(f"no thermal carriers: the vacancy document's E_f = {float(_get(vacancy, 'e_f_min')):.3f} "
-                       "eV ≤ 0 (the host is unstable to Na-vacancy formation with this calculator)")
-        if not models:
-            raise InputError(f"{dropped[0]}, and no other carrier model was given.")
+        schottky = _get(vacancy, "schottky")
+        energy = (f"Schottky pair energy E_S = {float(_get(schottky, 'e_schottky')):.3f} eV" if schottky is not None
+                  else f"E_f = {float(_get(vacancy, 'e_f_min')):.3f} eV")
+        dropped.append(f"no thermal carriers: the vacancy document's {energy} ≤ 0 (the host is unstable to "
+                       "Na-vacancy formation with this calculator)")
+        if not models:  # a calculator's result, not a user's omission: store D_v and the rates, flagged, no σ
+            dropped.append("no carrier model left: D_v and the jump rates only, no σ or D*")
     calc = _get(_get(migrations[0], "provenance") or {}, "calculator") or {"name": "unknown"}
     vacancy_converged = vacancy is None or bool(_get(vacancy, "converged", True))
     settings = {"species": species, "temperatures": list(temperatures or DEFAULT_TEMPERATURES),
@@ -134,7 +139,7 @@ def analyse_transport_job(structure: Structure, migrations: list[Any], vacancy: 
         prov = Provenance(calculator=dict(calc), settings={"n_attempt_frequency_documents":
                                                            len(attempt_frequencies or [])},
                           structure_label=label, stand_in=stand_in)
-        doc = analyse_transport(structure, species, hops, models,
+        doc = analyse_transport(structure, species, hops, models, no_carriers=bool(dropped) and not models,
                                 temperatures=temperatures or DEFAULT_TEMPERATURES,
                                 reference_temperature=reference_temperature, charge=charge, symprec=symprec,
                                 label=label, stand_in=stand_in, provenance=prov, correlation=correlation)
