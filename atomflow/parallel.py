@@ -318,6 +318,11 @@ def run_parts(flow: Any, store: str | None, work_dir: Path, monitor: Any, worker
     finally:
         events.put(("stop", None, None))
         reader.join(timeout=30)
+        # Without this the interpreter can hang at exit: multiprocessing's exit hook joins the queue's feeder
+        # thread, which waits for a pipe that a dead worker may have left mid-message (seen after the
+        # dead-worker test: pytest printed its summary and never exited). Nothing is read after this point.
+        events.close()
+        events.cancel_join_thread()
     for failure in sorted(lost, key=lambda f: f.index):
         monitor(RunEvent("job_failed", name=failure.name, error=failure.error))
     return sorted(lost, key=lambda f: f.index)
