@@ -139,22 +139,14 @@ def independent_parts(flow: Any) -> list[Part]:
             walk(item, [])
     else:
         walk(flow, [])
+    import networkx as nx
+
     index = {job.uuid: i for i, job in enumerate(jobs)}
-    parent = list(range(len(jobs)))  # union-find over jobs
-
-    def root(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    for i, job in enumerate(jobs):
-        for ref in job.input_references:
-            if ref.uuid in index:
-                parent[root(i)] = root(index[ref.uuid])
-    groups: dict[int, list[int]] = {}
-    for i in range(len(jobs)):
-        groups.setdefault(root(i), []).append(i)
+    graph = nx.Graph()  # jobflow's own edges (a job → the jobs whose outputs it takes), direction dropped
+    graph.add_nodes_from(index)
+    graph.add_edges_from((ref.uuid, job.uuid) for job in jobs for ref in job.input_references
+                         if ref.uuid in index)
+    groups = {min(index[u] for u in c): sorted(index[u] for u in c) for c in nx.connected_components(graph)}
     parts = []
     for members in sorted(groups.values()):
         if len(members) == 1:
