@@ -271,3 +271,37 @@ def test_a_refined_saddle_far_above_the_climbing_image_gets_no_rate():
     assert r["max_force_saddle"] <= 1e-3 and r["n_imaginary_saddle"] == 1  # a real first-order saddle…
     assert FLAG_SADDLE_ELSEWHERE in r["flags"]  # …0.084 eV above the image
     assert r["nu_star_hz"] is None and r["barrier_first_order_eV"] is None
+
+
+class DoubleHump(Calculator):
+    """V = (x²−1)²(x² + 0.1) + y² + z² (eV, Å) for one atom: minima at x = ±1 (curvature 8.8 eV/Å²), an
+    intermediate minimum at x = 0 (E = 0.1 eV, curvature +1.6) and the saddles between, at x² = u* =
+    (3.8 − 2.2)/6 (the root of 3u² − 3.8u + 0.8 = 0 below 1), E = (u* − 1)²(u* + 0.1) ≈ 0.197 eV. So a
+    symmetric band's climbing image can sit at x = 0, where its force along the band is zero by symmetry."""
+
+    implemented_properties = ["energy", "forces"]
+
+    def calculate(self, atoms=None, properties=("energy",), system_changes=all_changes):
+        super().calculate(atoms, properties, system_changes)
+        x, y, z = self.atoms.positions[0] - _ORIGIN
+        e = (x * x - 1) ** 2 * (x * x + 0.1) + y * y + z * z
+        dx = 4 * x * (x * x - 1) * (x * x + 0.1) + 2 * x * (x * x - 1) ** 2
+        self.results = {"energy": e, "forces": -np.array([[dx, 2 * y, 2 * z]])}
+
+
+def test_a_climbing_image_at_an_intermediate_minimum_gets_the_saddle_before_it():
+    """A climbing image held at the path's symmetric midpoint, a minimum along the hop (as SevenNet-0's split
+    vacancy in bcc Na): the saddle is found between the end point and it, with the analytic ν* and barrier."""
+    from atomflow.rates.attempt import NOTE_INTERMEDIATE
+
+    u = (3.8 - 2.2) / 6
+    r = attempt_frequency(_atom(1.0), _atom(0.0), np.array([[1.0, 0, 0]]), 0, None, _local(),
+                          calculator=DoubleHump())
+    assert r["climbing_image_curvature"] == pytest.approx(1.6, abs=1e-3)
+    assert r["intermediate_minimum_eV"] == pytest.approx(0.1, abs=1e-6)
+    assert any(n.startswith(NOTE_INTERMEDIATE) for n in r["notes"])
+    assert r["n_imaginary_saddle"] == 1 and not r["flags"]
+    assert r["barrier_first_order_eV"] == pytest.approx((u - 1) ** 2 * (u + 0.1), abs=1e-5)
+    m = _atom(0).get_masses()[0]
+    # y and z are the same harmonic modes at minimum and saddle: ν* is the minimum's x mode
+    assert r["nu_star_hz"] == pytest.approx(np.sqrt(8.8 / m) * _THZ * 1e12, rel=2e-3)

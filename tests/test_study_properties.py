@@ -183,3 +183,22 @@ def test_tracer_correlation_of_a_relaxed_cell_with_lattice_noise():
     doc = analyse_transport(noisy, "Na", kinetics, [CarrierModel(kind="extrinsic", density_cm3=1e17)],
                             temperatures=(300.0, 600.0))
     assert doc.correlation_factor == pytest.approx(0.78145, abs=1e-3)  # Compaan & Haven (1956), fcc
+
+
+def test_the_na_sn_hops_get_their_nu_star_from_the_smaller_cell():
+    """make run's Na–Sn ν*: the same hops again in the phase's own 32-atom cell (NU_STAR_MIN_LENGTH), their
+    attempt frequencies from there, and the transport job says that the barriers stay the study cell's."""
+    paper = load_workflow("paper").module
+    sn = paper.na7sn12()
+    flow = paper.make_flow(None, phases=[("Na7Sn12", sn.structure, sn.label, sn.stand_in)])
+    by_name = {j.name: j for j in flow.jobs}
+    small, study = by_name["migration Na7Sn12 (ν* cell)"], by_name["migration Na7Sn12"]
+    maker = {name: next(a for j in by_name[name].jobs for a in j.function_args if type(a).__name__ == "MigrationMaker")
+             for name in ("migration Na7Sn12 (ν* cell)", "migration Na7Sn12")}
+    assert maker["migration Na7Sn12 (ν* cell)"].supercell_min_length == paper.NU_STAR_MIN_LENGTH["Na7Sn12"]
+    assert maker["migration Na7Sn12"].supercell_min_length == paper.MIN_LENGTH
+    (rates,) = by_name["attempt frequency Na7Sn12"].jobs
+    assert rates.function_args[0].uuid == small.output.uuid  # ν* from the small cell's hops
+    (transport,) = by_name["transport Na7Sn12"].jobs
+    assert paper.NU_STAR_SMALL_CELL in transport.function_kwargs["notes"]
+    assert transport.function_args[1].uuid == study.output.uuid  # the barriers from the study cell

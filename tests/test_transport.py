@@ -229,3 +229,18 @@ def test_relaxation_noise_does_not_break_the_symmetry_expansion():
     assert doc.correlation_factor == pytest.approx(0.78145, abs=1e-3)
     d_v = np.array(doc.vacancy_diffusivity_tensor)
     assert np.allclose(d_v, d_v[0, 0] * np.eye(3), rtol=1e-8, atol=1e-8 * d_v[0, 0])
+
+
+def test_nu_star_from_a_smaller_cell_keeps_the_study_cells_barrier():
+    """ν* computed in a smaller defect cell (the Na–Sn phase: 31 atoms, the study's NEB in 127) is matched by
+    hop, but its first-order barrier belongs to the other cell: the rate keeps the study cell's barrier."""
+    from atomflow.transport.flow import hops_from_documents
+
+    m = {**_migration("0->1", 0, 1, None, 0.70, 0.60), "n_atoms": 127}
+    same = {"name": "0->1", "site_a": 0, "site_b": 1, "image": None, "nu_star_hz": 3e12,
+            "barrier_first_order_eV": 0.65, "n_atoms": 127}
+    (hop,), notes = hops_from_documents([m], [same])
+    assert hop.forward_barrier == pytest.approx(0.65) and hop.reverse_barrier == pytest.approx(0.55)
+    (hop,), notes = hops_from_documents([m], [{**same, "n_atoms": 31}])
+    assert hop.nu_star_hz == 3e12 and hop.forward_barrier == 0.70 and hop.reverse_barrier == 0.60
+    assert "31-atom" in notes[0] and "127-atom" in notes[0]

@@ -57,24 +57,24 @@ NACL_EXTRINSIC_CM3 = 1.0e17
 #: one, 2 of the 30 Na sites are vacant (a special site would give 1 of 29, half the carriers).
 NA7SN12_ASSUMED_VACANT_FRACTION = 2 / 30
 
-#: Hosts whose hops get a Vineyard ν* in `make run`: NaCl (tight minimum, Γ Hessian of the climbing image — with
+#: Hosts whose hops get a Vineyard ν* in `make run`. NaCl (tight minimum, Lanczos at the climbing image — with
 #: SevenNet-0 it has two imaginary modes, −2.18 and −1.84 THz: a higher-order point of the symmetric path —, the
 #: dimer-refined first-order saddle ≈ 0.6 Å off that path and 41 meV lower, two symmetric Γ Hessians of the 63-atom
-#: cell): about 1.5 min with SevenNet-0 on a quiet 2-core machine. () turns it off.
-NU_STAR_HOSTS: tuple[str, ...] = ("NaCl",)
+#: cell): about 1.5 min with SevenNet-0 on a quiet 2-core machine. The Na–Sn phase: in its ν* cell (below).
+#: () turns it off.
+NU_STAR_HOSTS: tuple[str, ...] = ("NaCl", "Na7Sn12")
 
-#: Why the Na–Sn hops get the stated default ν* (measured with SevenNet-0, benchmarks/README.md "Na–Sn stand-in"):
-#: in the stand-in's 127-atom defect cells phonopy finds little symmetry (388–762 of 762 displacements per Hessian
-#: at the three hops' minima and climbing images), so the accurate symmetric Hessians (within 1 % of the full one on
-#: the shortest hop in the 32-atom cell) cost 2 × 388–762 calls of ~0.5 CPU-s per hop; local Hessians (4 Å: 849
-#: calls, 491 CPU-s for the three hops at load 6–14) are +26 % (4 Å) / −11 % (5 Å) off on that hop, give 0.83 vs
-#: 0.40 THz for the same hop in the 128- and 32-atom cells, and see no imaginary mode at all at hop 8->9' (at 5 Å
-#: too, where 0->15's dimer does not converge).
-#: The 128-atom cell of the shared supercell rule is the cost: in the 32-atom cell (every image 10.4 Å away) the
-#: symmetric ν* costs 409 calls, 56 CPU-s per hop.
-NU_STAR_NOT_COMPUTED = ("ν* of the Na–Sn hops not computed (not affordable in `make run`: two full Γ Hessians "
-                        "of a large low-symmetry defect cell per hop); the stated default is used and flagged")
-NU_STAR_SWITCHED_OFF = ("ν* of the NaCl hop not computed in this run (switched off in workflows/paper.py "
+#: Å: the supercell rule of the hops whose ν* is computed, where it differs from MIN_LENGTH. The Na–Sn stand-in's
+#: (NaSn, 32 atoms) own cell has every periodic image 10.4 Å away, but the shared rule at 10 Å returns 128 atoms,
+#: where phonopy finds little symmetry (388–762 of 762 displacements per Hessian) and local Hessians are neither
+#: accurate (+26 % / −11 % at 4 / 5 Å) nor complete (no imaginary mode at all at one hop). In the 32-atom cell the
+#: symmetric Hessian is within 1 % of the full one for 409 calls, 56 CPU-s per hop (benchmarks/README.md "Na–Sn
+#: stand-in"). So the Na–Sn hops get their own CI-NEB in that cell for ν*; the barriers of the rates stay the
+#: study cell's (atomflow.transport.flow.hops_from_documents keeps them when the cells differ, and says so).
+NU_STAR_MIN_LENGTH = {"Na7Sn12": 9.0}
+NU_STAR_SMALL_CELL = ("ν* of the Na–Sn hops from their own CI-NEB in the 32-atom cell (every periodic image ≥ 10.4 Å; "
+                      "the barriers stay the 128-atom cell's): the prefactor, not the barrier, from the smaller cell")
+NU_STAR_SWITCHED_OFF = ("ν* of these hops not computed in this run (switched off in workflows/paper.py "
                         "NU_STAR_HOSTS); the stated default is used and flagged")
 
 
@@ -155,8 +155,13 @@ def transport_jobs(key: str, structure: Structure, label: str, stand_in: bool, s
     jobs: list = []
     attempt = None
     if nu_star:  # symmetric full Γ Hessians (benchmarks/README.md: local ones miss the second mode in NaCl)
+        hops = migration
+        if key in NU_STAR_MIN_LENGTH:  # the same hops in the smaller cell, for ν* only
+            hops = replace(migration_maker, name=f"migration {key} (ν* cell)",
+                           supercell_min_length=NU_STAR_MIN_LENGTH[key]).make(structure)
+            jobs.append(hops)
         rates = AttemptFrequencyMaker(name=f"attempt frequency {key}", label=label, stand_in=stand_in,
-                                      **more.get("attempt_frequency", {})).make_many(migration.output)
+                                      **more.get("attempt_frequency", {})).make_many(hops.output)
         jobs.append(rates)
         attempt = rates.output
     # The hop site indices refer to the bulk the migration workflow relaxed: the same relaxation again,
@@ -168,14 +173,14 @@ def transport_jobs(key: str, structure: Structure, label: str, stand_in: bool, s
         relax.name = f"transport bulk {key}"
         jobs.append(relax)
         bulk = relax.output.structure
+    notes: tuple[str, ...] = (NU_STAR_SWITCHED_OFF,) if not nu_star else (
+        (NU_STAR_SMALL_CELL,) if key in NU_STAR_MIN_LENGTH else ())
     if key == "NaCl":  # extrinsic (Etzel & Maurer) + thermal (the Schottky pair of the vacancy document)
         carriers = [{"kind": "extrinsic", "density_cm3": NACL_EXTRINSIC_CM3,
                      "source": "Etzel & Maurer (1950): impurity-fixed cation vacancies in pure NaCl"}]
-        notes: tuple[str, ...] = () if nu_star else (NU_STAR_SWITCHED_OFF,)
     else:  # structural (the half-occupied Na site) + thermal (E_f of the vacancy document, μ from bcc Na)
         fraction, source = structural_carriers(sn)
         carriers = [{"kind": "structural", "site_fraction": fraction, "source": source}]
-        notes = (NU_STAR_NOT_COMPUTED,)
     maker = TransportMaker(name=f"transport {key}", label=label, stand_in=stand_in, carriers=carriers,
                            notes=notes, **more.get("transport", {}))
     jobs.append(maker.make(bulk, migration.output, vacancy=vacancy.output, attempt_frequencies=attempt))

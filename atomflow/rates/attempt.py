@@ -19,7 +19,9 @@ from atomflow.errors import InputError
 from atomflow.jobs.ase_run import CallCounter, to_atoms
 from atomflow.rates.hessian import DELTA, KINDS, Modes, hessian_modes, local_indices
 from atomflow.rates.lanczos import lowest_modes
-from atomflow.rates.saddle import dimer_search, kick_along, max_force, relax_minimum
+from atomflow.neb.analysis import mic_displacements
+from atomflow.rates.saddle import climbing_band, curvature_along, dimer_search, kick_along, max_force, relax_minimum
+from atomflow.run_settings import NEB_PRECONVERGE_FMAX, PAPER_FMAX, PAPER_SPRING_CONSTANT
 from atomflow.rates.vineyard import (
     FLAG_ENDPOINT_FORCES,
     FLAG_SADDLE_FORCES,
@@ -55,6 +57,10 @@ KICK = 0.05
 #: ~1e-4 eV of its saddle's energy; descending off a higher-order point only lowers it)
 SADDLE_ABOVE_CI_TOL = 0.01
 FLAG_SADDLE_ELSEWHERE = "saddle_above_climbing_image"
+#: a climbing image with positive curvature along its band is an intermediate minimum of the path: the saddle is
+#: searched on a band of this many images from the initial state to it (half the hop: the paper's 5 on the whole)
+INTERMEDIATE_BAND_IMAGES = 3
+NOTE_INTERMEDIATE = "climbing_image_is_intermediate_minimum"
 
 
 @dataclass(frozen=True)
@@ -124,6 +130,29 @@ def _kick_off_higher_order(atoms: Atoms, modes: Modes, tangent: np.ndarray, s: V
     return modes.vectors[hop]
 
 
+def _saddle_band_before(a_min: Atoms, top: Atoms, calc: Any, s: VineyardSettings,
+                        out: dict[str, Any]) -> tuple[Atoms, np.ndarray]:
+    """The climbing image of a CI-NEB from the initial state to ``top`` (a minimum along the band) and its
+    tangent; noted in ``out``. By the symmetry that held ``top`` there, the other half's saddle is the same."""
+    images, k, converged = climbing_band(a_min, top, calc, n_images=INTERMEDIATE_BAND_IMAGES,
+                                         spring_constant=PAPER_SPRING_CONSTANT, fmax=PAPER_FMAX,
+                                         preconverge_fmax=NEB_PRECONVERGE_FMAX, max_steps=s.max_steps)
+    e0 = a_min.get_potential_energy()
+    out["intermediate_minimum_eV"] = float(top.get_potential_energy() - e0)
+    out["notes"].append(
+        f"{NOTE_INTERMEDIATE}: the climbing image is a minimum along the hop (curvature "
+        f"{out['climbing_image_curvature']:+.3f} eV/Å² along the band; {out['intermediate_minimum_eV']:.4f} eV above "
+        f"the initial state), so the band's top is not its saddle; a CI-NEB of {INTERMEDIATE_BAND_IMAGES} images "
+        f"from the initial state to it ({'converged' if converged else 'NOT converged'} to {PAPER_FMAX} eV/Å) "
+        f"gives the climbing image {images[k].get_potential_energy() - e0:.4f} eV above the initial state, "
+        "from which the saddle is refined.")
+    tangent = mic_displacements(images[k - 1].get_positions(), images[k + 1].get_positions(),
+                                np.asarray(a_min.cell), a_min.pbc)
+    climbing = images[k].copy()
+    climbing.calc = calc
+    return climbing, np.asarray(tangent)
+
+
 def attempt_frequency(initial: Any, climbing: Any, tangent: np.ndarray, moving_index: int,
                       spec: CalculatorSpec | str | None, settings: VineyardSettings = VineyardSettings(),
                       *, calculator: Any = None) -> dict[str, Any]:
@@ -171,6 +200,14 @@ def attempt_frequency(initial: Any, climbing: Any, tangent: np.ndarray, moving_i
     #    stays on the higher-order point, no second Hessian there)
     start = a_sad.copy()
     start.calc = calc
+    out["climbing_image_curvature"] = curvature_along(start, tangent, s.delta)
+    if out["climbing_image_curvature"] > 0:
+        # the band's top is a minimum along the hop: an intermediate state held at a symmetric point of the
+        # path, where the climbing image feels no force along the band (SevenNet-0 bcc Na: the split vacancy
+        # at the midpoint, 6 meV below the saddles on either side). The saddle lies between the end point and it.
+        a_sad, tangent = _saddle_band_before(a_min, start, calc, s, out)
+        start = a_sad.copy()
+        start.calc = calc
     ci_indices = local_indices(a_min, moving_index, s.cutoff, start) if s.hessian == "local" else None
     m_ci = _climbing_image_modes(start, tangent, moving_index, s, ci_indices)
     out["n_imaginary_climbing_image"] = count_imaginary(m_ci.frequencies, s.imaginary_tol)

@@ -36,6 +36,12 @@ class AttemptFrequencyDocument(BaseModel):
     n_imaginary_climbing_image: int | None = Field(
         default=None, description="Imaginary modes at the climbing image itself, before any refinement "
                                   "(2 or more: a higher-order point of the band).")
+    climbing_image_curvature: float | None = Field(
+        default=None, description="Curvature of the energy along the band's tangent at the climbing image, eV/Å² "
+        "(negative at a saddle; positive: the climbing image is an intermediate minimum of the path)")
+    intermediate_minimum_eV: float | None = Field(
+        default=None, description="Energy of that intermediate minimum above the initial state, eV (None if the "
+        "climbing image was a maximum along its band); the saddle then comes from a band from the initial state to it")
     n_refinements: int = Field(default=0, description="Symmetry-breaking kicks + dimer runs needed for order 1.")
     saddle_shift: float | None = Field(
         default=None, description="RMS minimum-image displacement of the refined saddle from the climbing image, Å.")

@@ -159,9 +159,10 @@ def vineyard_key(migration: Any, maker: AttemptFrequencyMaker) -> str:
     # method 2: the climbing image's own modes are counted (method 1 counted them after the first dimer search);
     # method 3: the dimer starts from the climbing image's modes (kicked along a second imaginary one), so the
     # refined saddle can differ from method 2's within fmax; method 4: a refined saddle above the climbing image
-    # gets no rate
+    # gets no rate; method 5: a climbing image that is a minimum along its band gets its saddle from a band
+    # between the initial state and it
     return cache_key("vineyard", images[0], spec, settings.as_dict(), saddle=structure_fingerprint(images[ci]),
-                     moving_index=doc.moving_index, label=label, stand_in=stand_in, method=4)
+                     moving_index=doc.moving_index, label=label, stand_in=stand_in, method=5)
 
 
 def _spec_from_provenance(doc: MigrationDocument) -> dict[str, Any] | None:

@@ -46,7 +46,8 @@ def hops_from_documents(migrations: Sequence[Any], attempt_frequencies: Sequence
 
     A hop is matched to its attempt-frequency document by (site_a, site_b, image), else by name. Where that
     document gives the barrier of the verified first-order saddle, the rate uses it (reverse = it − ΔE) and a
-    note keeps the paper-settings barrier beside it. Unconverged NEBs and flagged hops carry their flags.
+    note keeps the paper-settings barrier beside it — unless ν* came from a defect cell of another size, whose
+    barrier is not the study cell's (then only ν* is taken, and a note says so). Unconverged NEBs and flagged hops carry their flags.
     """
     freq = list(attempt_frequencies or [])
     by_key = {_hop_key(d): d for d in freq}
@@ -70,6 +71,13 @@ def hops_from_documents(migrations: Sequence[Any], attempt_frequencies: Sequence
                 usable = False
                 flags.append("attempt-frequency document has no ν* (saddle not verified first order): no rate")
             first = _get(a, "barrier_first_order_eV")
+            cells = (_get(a, "n_atoms"), _get(m, "n_atoms"))
+            if None not in cells and cells[0] != cells[1]:
+                # ν* from a smaller defect cell (the prefactor converges faster with size than the barrier):
+                # the barrier stays the study cell's
+                notes.append(f"hop {name}: ν* from a {cells[0]}-atom defect cell, barrier from the {cells[1]}-atom "
+                             "one" + (f" (first-order barrier there {first:.3f} eV)" if first is not None else ""))
+                first = None
             if first is not None and abs(first - forward) > 1e-6:
                 notes.append(f"hop {name}: rate from the verified first-order saddle, {first:.3f} eV (paper "
                              f"settings CI-NEB: {forward:.3f} eV)")
