@@ -1,6 +1,7 @@
 """One hop's attempt frequency, start to end, with a live calculator (no jobflow): tight minimum → the climbing
-image's lowest modes (Lanczos) → dimer-refined saddle (kicked off a higher-order point along its second imaginary
-mode) → two Hessians → Vineyard.
+image's curvature along its band (positive: an intermediate minimum of the path, whose saddle lies on a CI-NEB
+from the initial state to it) → its lowest modes (Lanczos) → dimer-refined saddle (kicked off a higher-order point
+along its second imaginary mode) → two Hessians → Vineyard.
 
 Used by the job in :mod:`atomflow.rates.flow` and directly by tests and benchmarks.
 """
