@@ -96,6 +96,7 @@ def make_flow(calculator: str | None = None) -> Flow:
         return Flow(small_cell_flows(calculator), name=f"small-cell NaCl ({calculator})")
     from atomflow.workflows import load_workflow
 
-    elastic = load_workflow("dft_elastic").make_flow(None)
-    return Flow([*small_cell_flows("sevennet"), *small_cell_flows(None), elastic],
+    elastic = load_workflow("dft_elastic")
+    ml_elastic = [elastic.elastic_flow(name, "sevennet") for name in elastic.SYSTEMS]  # same cells, seconds
+    return Flow([*small_cell_flows("sevennet"), *ml_elastic, *small_cell_flows(None), elastic.make_flow(None)],
                 name="atomflow DFT column: NaCl barrier, vacancy, Schottky (small cell); NaCl, Na elastic")
