@@ -41,7 +41,8 @@ def as_dft(doc, shift: float, *, flags: list[str] | None = None, settings: dict 
         dft.schottky.e_schottky += shift
     if hasattr(dft, "elastic_tensor_gpa"):
         dft.elastic_tensor_gpa = [[c + 10 * shift for c in row] for row in dft.elastic_tensor_gpa]
-    dft.flags = list(flags or [])
+    if "flags" in type(dft).model_fields:  # ElasticDocument says "warnings"
+        dft.flags = list(flags or [])
     return dft
 
 

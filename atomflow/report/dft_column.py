@@ -157,7 +157,7 @@ def dft_rows(documents: dict[str, list[Any]]) -> list[DFTRow]:
             rows.append(DFTRow(
                 quantity=quantity, unit=unit, cell=label, n_atoms=n, min_image_distance=dist,
                 ml=_value(ml, get), ml_calculator=calculator_of(ml) if ml is not None else None,
-                ml_status=_status(ml), dft=_value(dft, get), dft_calculator=calculator_of(dft),
+                ml_status=_status(ml), dft=_value(dft, get), dft_calculator=_calc(dft).get("name", "?"),
                 dft_settings=_dft_settings(dft), dft_seed=_seed(dft), dft_status=_status(dft),
                 paper=ref.paper if ref else None, reference=ref.reference if ref else None,
                 reference_source=ref.reference_source if ref else "",
