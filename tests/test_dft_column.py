@@ -133,3 +133,13 @@ def test_small_cell_holds_the_nearest_neighbour_hop_and_the_16_site_cell_cannot(
         MigrationMaker(calculator="fumi_tosi", supercell_min_length=None).endpoints(sixteen)
     assert dft.vacancy_maker("fumi_tosi").schottky is True
     assert maker.seed_spec is None and dft.migration_maker().seed_spec.name == "sevennet"  # seeded for DFT
+
+
+def test_the_section_is_registered_for_any_report():
+    """`atomflow report` finds the section through the property registry, not through this test's import."""
+    import subprocess
+    import sys
+
+    code = "from atomflow.properties import registered_sections; print([s.name for s in registered_sections()])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "'dft_column'" in out
