@@ -98,5 +98,7 @@ def make_flow(calculator: str | None = None) -> Flow:
 
     elastic = load_workflow("dft_elastic")
     ml_elastic = [elastic.elastic_flow(name, "sevennet") for name in elastic.SYSTEMS]  # same cells, seconds
+    for flow, name in zip(ml_elastic, elastic.SYSTEMS):
+        flow.name = f"elastic {name} (sevennet)"
     return Flow([*small_cell_flows("sevennet"), *ml_elastic, *small_cell_flows(None), elastic.make_flow(None)],
                 name="atomflow DFT column: NaCl barrier, vacancy, Schottky (small cell); NaCl, Na elastic")
