@@ -1,6 +1,6 @@
 """ML-seeded vs unseeded GPAW (PW-PBE): DFT force calls, SCF cycles, wall time and the DFT numbers.
 
-    .venv/bin/python benchmarks/bench_seeding.py                    # NEB + elastic, ≈ 40 min on one core
+    .venv/bin/python benchmarks/bench_seeding.py          # NEB + elastic: 25 min on one core (load 2-4)
     .venv/bin/python benchmarks/bench_seeding.py --parts neb --json results/benchmarks/seeding.json
 
 Each part runs the same atomflow Maker twice in this process, ``seed=None`` (the baseline, run first)
@@ -11,9 +11,9 @@ and prints the figures and their ratios to the baseline:
 - ``neb``: the NaCl Na-vacancy nearest-neighbour hop on the small cell of ``workflows/dft.py``
   (30 sites, 29 atoms with the vacancy — the 16-site 2×2×2 primitive cell cannot hold the hop, see there;
   ``SMALL_CELL_GPAW``: PW 300 eV, Γ-centred k-density 1.0 Å → Γ only in this cell, GPAW's default
-  Fermi–Dirac 0.1 eV, point symmetry off) with :func:`workflows.dft.migration_maker` — bulk relax (cell, E–V fit) → end points
-  (ions, fmax) → CI-NEB (fmax); unseeded from an IDPP band, seeded from the SevenNet-0 band, climbing
-  from the first step;
+  Fermi–Dirac 0.1 eV, point symmetry off) with :func:`workflows.dft.migration_maker` — bulk relax
+  (cell, E–V fit) → end points (ions, fmax) → CI-NEB (fmax); unseeded from an IDPP band, seeded from the
+  SevenNet-0 band, climbing from the first step;
 - ``elastic``: NaCl primitive cell, :class:`atomflow.elastic.ElasticMaker` (bulk relax + strained cells +
   fit) at PW 300 eV, 6×6×6 k (:data:`ELASTIC_GPAW`).
 
@@ -171,7 +171,8 @@ def report(part: str, base: dict, seeded: dict, values: list[str]) -> dict:
                      "calls_x": s["calls"] / b["calls"] if b["calls"] else None,
                      "b_cyc": b["cycles"], "s_cyc": s["cycles"],
                      "cyc_x": s["cycles"] / b["cycles"] if b["cycles"] else None,
-                     "b_wall": b["wall"], "s_wall": s["wall"], "wall_x": s["wall"] / b["wall"] if b["wall"] else None})
+                     "b_wall": b["wall"], "s_wall": s["wall"],
+                     "wall_x": s["wall"] / b["wall"] if b["wall"] else None})
     total = {k: sum(r[k] for r in rows) for k in ("b_calls", "s_calls", "b_cyc", "s_cyc")}
     rows.append({"stage": "all", **total, "calls_x": total["s_calls"] / total["b_calls"],
                  "cyc_x": total["s_cyc"] / total["b_cyc"], "b_wall": base["wall"], "s_wall": seeded["wall"],
@@ -182,7 +183,8 @@ def report(part: str, base: dict, seeded: dict, values: list[str]) -> dict:
                          ("b_wall", "wall unseeded", ".0f"), ("s_wall", "wall seeded", ".0f"),
                          ("wall_x", "×", ".2f")])
     for arm in (base, seeded):
-        shown = ", ".join(f"{k} {arm[k]:.4f}" if isinstance(arm[k], float) else f"{k} {arm[k]}" for k in values)
+        shown = ", ".join(f"{k} {arm[k]:.4f}" if isinstance(arm[k], float) else f"{k} {arm[k]}"
+                          for k in values)
         print(f"  seed={arm['seed']}: {shown}; converged {arm['converged']}; flags {arm['flags'] or 'none'}")
     return {"rows": rows, "unseeded": base, "seeded": seeded}
 
@@ -191,7 +193,8 @@ def main() -> int:
     p = _common.parser(__doc__.split("\n")[0])
     p.add_argument("--parts", default="neb,elastic", help="comma-separated: neb, elastic")
     p.add_argument("--store", default=None,
-                   help="also keep the seeded runs in this store (a fresh one, e.g. sqlite:///…; a store that "
+                   help="also keep the seeded runs in this store (a fresh one, e.g. sqlite:///…; a store "
+                        "that "
                         "already holds them would reuse them and count nothing), so that `atomflow run dft` "
                         "with the same store reuses the seeded barrier; default: in memory only")
     args = p.parse_args()
@@ -224,20 +227,23 @@ def main() -> int:
         print(f"  unseeded NEB part done: {base['wall']:.0f} s", flush=True)
         seeded = neb_part("sevennet", args.store)
         results["neb"] = report("NaCl Na-vacancy hop (29 atoms)", base, seeded,
-                                ["barrier", "reverse", "E_initial", "E_final", "neb_steps", "neb_force_calls"])
+                                ["barrier", "reverse", "E_initial", "E_final", "neb_steps",
+                                 "neb_force_calls"])
         rows = {r["stage"]: r for r in results["neb"]["rows"]}
         verdicts.append(_common.verdict("band DFT calls seeded / IDPP", rows["band"]["calls_x"], GOAL_CALLS))
-        verdicts.append(_common.verdict("end-point DFT calls seeded / unseeded", rows["end points"]["calls_x"],
-                                        GOAL_CALLS))
-        verdicts.append(_common.verdict("|Δbarrier| eV", abs(seeded["barrier"] - base["barrier"]), GOAL_BARRIER))
+        verdicts.append(_common.verdict("end-point DFT calls seeded / unseeded",
+                                        rows["end points"]["calls_x"], GOAL_CALLS))
+        verdicts.append(_common.verdict("|Δbarrier| eV", abs(seeded["barrier"] - base["barrier"]),
+                                        GOAL_BARRIER))
 
     def elastic():
         base = elastic_part(None)
         print(f"  unseeded elastic part done: {base['wall']:.0f} s", flush=True)
         seeded = elastic_part("sevennet")
-        results["elastic"] = report("NaCl elastic tensor (primitive cell)", base, seeded, ["a", "C11", "C12", "C44"])
-        verdicts.append(_common.verdict("elastic DFT calls seeded / unseeded", results["elastic"]["rows"][-1]["calls_x"],
-                                        GOAL_CALLS))
+        results["elastic"] = report("NaCl elastic tensor (primitive cell)", base, seeded,
+                                    ["a", "C11", "C12", "C44"])
+        verdicts.append(_common.verdict("elastic DFT calls seeded / unseeded",
+                                        results["elastic"]["rows"][-1]["calls_x"], GOAL_CALLS))
 
     for name, run in (("neb", neb), ("elastic", elastic)):
         if name in parts:

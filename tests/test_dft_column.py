@@ -1,4 +1,4 @@
-"""The report's DFT column (atomflow/report/dft_column.py) from a toy store, and the dft workflow's small cell.
+"""The report's DFT column (atomflow/report/dft_column.py) from a toy store; the dft workflow's small cell.
 
 The "ML" documents are real Fumi–Tosi results on NaCl (seconds); the "DFT" ones are copies of them relabelled
 as GPAW results with other values (no GPAW run): the section must pair documents of the same cell, put each
@@ -14,7 +14,7 @@ from atomflow import Results
 from atomflow.elastic import ElasticMaker
 from atomflow.neb import MigrationMaker
 from atomflow.report import write_report
-from atomflow.report.dft_column import dft_rows, dft_section
+from atomflow.report.dft_column import dft_rows
 from atomflow.store import open_store
 from atomflow.structures.builders import rocksalt_nacl
 from atomflow.vacancy import VacancyFormationMaker
@@ -33,7 +33,8 @@ def as_dft(doc, shift: float, *, flags: list[str] | None = None, settings: dict 
     """A copy of an ML document as a seeded GPAW result, its numbers shifted by ``shift``."""
     dft = doc.model_copy(deep=True)
     dft.provenance.calculator = dict(GPAW)
-    dft.provenance.settings = {**(settings if settings is not None else doc.provenance.settings), "seed": SEED}
+    base = settings if settings is not None else doc.provenance.settings
+    dft.provenance.settings = {**base, "seed": SEED}
     if hasattr(dft, "forward_barrier"):
         dft.forward_barrier += shift
     if hasattr(dft, "e_f_min"):
@@ -74,7 +75,8 @@ def _row(rows, quantity):
 
 def test_ml_and_dft_of_the_same_cell_side_by_side_with_the_paper(ml_docs):
     ml_b, ml_v = ml_docs["barrier"], ml_docs["vacancy"]
-    docs = _docs(ml_docs, barrier=as_dft(ml_b, 0.1), vacancy=as_dft(ml_v, 0.2), elastic=as_dft(ml_docs["elastic"], 0.3))
+    docs = _docs(ml_docs, barrier=as_dft(ml_b, 0.1), vacancy=as_dft(ml_v, 0.2),
+                 elastic=as_dft(ml_docs["elastic"], 0.3))
     rows = dft_rows(docs)
     barrier = _row(rows, "Na-vacancy barrier (CI-NEB)")
     assert barrier.ml == pytest.approx(ml_b.forward_barrier) and barrier.ml_calculator == "fumi_tosi"
@@ -140,6 +142,7 @@ def test_the_section_is_registered_for_any_report():
     import subprocess
     import sys
 
-    code = "from atomflow.properties import registered_sections; print([s.name for s in registered_sections()])"
+    code = ("from atomflow.properties import registered_sections; "
+            "print([s.name for s in registered_sections()])")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "'dft_column'" in out

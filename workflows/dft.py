@@ -4,9 +4,9 @@ Loaded by `atomflow run dft` / `make dft` (and benchmarks/bench_seeding.py, whic
 and Makers); `make_flow(calculator)` returns the jobflow Flow. With no calculator it holds, for the report's
 three-column table (atomflow/report/dft_column.py: ML potential vs atomflow's DFT vs the paper):
 
-- on the **small cell** (the supercell rule at :data:`SMALL_CELL_MIN_LENGTH` = 8.5 Å, ≤ 30 atoms, on the primitive
-  fcc cell: 30 sites, 15 NaCl units, 29 atoms with one vacancy; the paper's cells are larger, so these DFT
-  numbers carry a finite-size error the report states), GPAW :data:`SMALL_CELL_GPAW` and, for comparison,
+- on the **small cell** (the supercell rule at :data:`SMALL_CELL_MIN_LENGTH` = 8.5 Å, ≤ 30 atoms, on the
+  primitive fcc cell: 30 sites, 15 NaCl units, 29 atoms with one vacancy; the paper's cells are larger, so
+  these DFT numbers carry a finite-size error the report states), GPAW :data:`SMALL_CELL_GPAW` and, for comparison,
   SevenNet-0 on the same cell and settings:
   the Na-vacancy nearest-neighbour CI-NEB barrier (:func:`migration_maker`, seeded by SevenNet-0 by
   default), the neutral Na vacancy (μ_Na from bcc Na with the same calculator) and the Schottky pair
@@ -80,7 +80,8 @@ def vacancy_maker(calculator: str | CalculatorSpec | None = None, *, seed="auto"
     """Neutral Na vacancy (μ_Na: bcc Na) and the Schottky pair in the small cell."""
     return VacancyFormationMaker(name="vacancy NaCl small cell", calculator=small_cell_spec(calculator),
                                  seed=seed, min_length=SMALL_CELL_MIN_LENGTH,
-                                 max_atoms=SMALL_CELL_MAX_ATOMS, schottky=True, chempot="bcc_Na", fmax=NEB_FMAX,
+                                 max_atoms=SMALL_CELL_MAX_ATOMS, schottky=True, chempot="bcc_Na",
+                                 fmax=NEB_FMAX,
                                  label=SMALL_CELL_LABEL)
 
 
@@ -100,5 +101,6 @@ def make_flow(calculator: str | None = None) -> Flow:
     ml_elastic = [elastic.elastic_flow(name, "sevennet") for name in elastic.SYSTEMS]  # same cells, seconds
     for flow, name in zip(ml_elastic, elastic.SYSTEMS):
         flow.name = f"elastic {name} (sevennet)"
-    return Flow([*small_cell_flows("sevennet"), *ml_elastic, *small_cell_flows(None), elastic.make_flow(None)],
+    return Flow([*small_cell_flows("sevennet"), *ml_elastic, *small_cell_flows(None),
+                 elastic.make_flow(None)],
                 name="atomflow DFT column: NaCl barrier, vacancy, Schottky (small cell); NaCl, Na elastic")

@@ -180,11 +180,12 @@ def finite_size_note(rows: list[DFTRow], small: int = 100) -> str:
     cells = sorted({(r.cell, r.n_atoms, r.min_image_distance) for r in defects}, key=str)
     said = "; ".join(f"{c} ({n} atoms" + (f", periodic images {d:.1f} Å apart)" if d else ")")
                      for c, n, d in cells)
-    return (f"**Finite-size caveat.** The defect rows come from a small cell — {said} — far from the dilute "
-            "limit of the paper's cells: the vacancy (and the hopping ion) interact with their periodic images, "
-            "elastically and electrostatically, so barrier and formation energies here can differ from the "
-            "converged values by tenths of an eV. ML vs DFT on the same cell is the like-for-like comparison; "
-            "DFT vs the paper mixes in this finite-size error (and the small cell's lower cutoff and k-mesh).")
+    return (f"**Finite-size caveat.** The defect rows come from a small cell — {said} — far from the "
+            "dilute limit of the paper's cells: the vacancy (and the hopping ion) interact with their "
+            "periodic images, elastically and electrostatically, so barrier and formation energies here can "
+            "differ from the converged values by tenths of an eV. ML vs DFT on the same cell is the "
+            "like-for-like comparison; DFT vs the paper mixes in this finite-size error (and the small "
+            "cell's lower cutoff and k-mesh).")
 
 
 def dft_section(study: StudyContext) -> str:
@@ -203,9 +204,9 @@ def dft_section(study: StudyContext) -> str:
     header = ["quantity", "unit", "cell", "ML potential", "atomflow DFT", "ML − DFT", "paper (VASP/PBE)",
               "reference", "DFT provenance", "same settings"]
     text = _table(header, table)
-    intro = ("ML potential and atomflow's own DFT on the same cell with the same workflow settings, beside the "
-             "paper. A seeded DFT result started from the ML geometry (the seed named in the provenance) and "
-             "was converged with DFT to the same criteria: its number is a DFT number.")
+    intro = ("ML potential and atomflow's own DFT on the same cell with the same workflow settings, beside "
+             "the paper. A seeded DFT result started from the ML geometry (the seed named in the provenance) "
+             "and was converged with DFT to the same criteria: its number is a DFT number.")
     return "\n\n".join(t for t in (intro, text, finite_size_note(rows)) if t)
 
 
