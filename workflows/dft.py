@@ -6,8 +6,8 @@ three-column table (atomflow/report/dft_column.py: ML potential vs atomflow's DF
 
 - on the **small cell** (the supercell rule at :data:`SMALL_CELL_MIN_LENGTH` = 8.5 Å, ≤ 30 atoms, on the
   primitive fcc cell: 30 sites, 15 NaCl units, 29 atoms with one vacancy; the paper's cells are larger, so
-  these DFT numbers carry a finite-size error the report states), GPAW :data:`SMALL_CELL_GPAW` and, for comparison,
-  SevenNet-0 on the same cell and settings:
+  these DFT numbers carry a finite-size error the report states), GPAW :data:`SMALL_CELL_GPAW` and, for
+  comparison, SevenNet-0 on the same cell and settings:
   the Na-vacancy nearest-neighbour CI-NEB barrier (:func:`migration_maker`, seeded by SevenNet-0 by
   default), the neutral Na vacancy (μ_Na from bcc Na with the same calculator) and the Schottky pair
   (:func:`vacancy_maker`);
