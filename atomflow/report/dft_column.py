@@ -25,7 +25,8 @@ from atomflow.reference import BARRIERS, ELASTIC_CONSTANTS, VACANCY, Reference
 PREFERRED_ML = "sevennet"
 #: Na-vacancy formation energies with a reference, by host formula (NaCl's VACANCY entry is the Schottky pair)
 _VACANCY_REF = {"Na": VACANCY["Na"], "Na7Sn12": VACANCY["Na7Sn12"]}
-#: settings that do not change what a result means (a seed only changes where DFT starts)
+#: settings that do not change what a result means (a seed only changes where DFT starts); keys naming job
+#: uuids (e.g. the elastic document's strained_relax_uuids) are run bookkeeping, also left out
 _NOT_SETTINGS = {"seed"}
 
 
@@ -68,7 +69,8 @@ def _label(doc: Any) -> str | None:
 
 
 def _settings(doc: Any) -> dict[str, Any]:
-    return {k: v for k, v in (doc.provenance.settings or {}).items() if k not in _NOT_SETTINGS}
+    return {k: v for k, v in (doc.provenance.settings or {}).items()
+            if k not in _NOT_SETTINGS and "uuid" not in k}
 
 
 def _seed(doc: Any) -> str:
