@@ -19,8 +19,8 @@ short and MigrationMaker refuses it (atomflow.neb.hops.build_endpoints); the sma
 gives above 8.05 Å (at 8.1 Å as at 8.5 Å, ≤ 40 atoms) is this 30-site one (shortest lattice translation
 9.2 Å at the GPAW lattice: half of it, 4.6 Å, exceeds the 4.0 Å hop). This cell is not cubic: its 12
 nearest-neighbour hops are not equivalent, and which one is computed follows the orientation the supercell
-rule picks for the relaxed lattice (two runs whose lattices differed by 1e-4 Å got 0.500 and 0.582 eV with GPAW:
-benchmarks/README.md) — part of the finite-size error.
+rule picks for the relaxed lattice (two runs whose lattices differed by 1e-4 Å got 0.500 and 0.582 eV with
+GPAW: benchmarks/README.md) — part of the finite-size error.
 
 Settings, chosen to fit about an hour on 2 cores (one SCF of the 29-atom cell on one core, 2026-12-01,
 load 2: 18 s cold, 8 s warm; the 15-atom cell with 2×2×2 MP k instead of Γ: 26 s / 13 s): PW 300 eV (the
