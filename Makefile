@@ -48,13 +48,21 @@ slurm-start:
 slurm-stop:
 	bash scripts/local_slurm.sh stop
 
-.PHONY: install-gpaw bench-dft-elastic
+.PHONY: install-gpaw bench-dft-elastic bench-seeding dft
 # GPAW (open-source DFT-PBE): builds against Debian's libxc/OpenBLAS/FFTW/ScaLAPACK/OpenMPI (~1 min)
 install-gpaw: $(STAMP)
 	bash scripts/install_gpaw.sh
 # NaCl + bcc Na elastic constants with GPAW vs references (~12 min on 2 cores)
 bench-dft-elastic: install-gpaw
 	$(PY) benchmarks/dft_elastic.py
+# ML-seeded vs unseeded GPAW: CI-NEB and end points of the NaCl small cell, NaCl elastic (~50 min, one core)
+bench-seeding: install-gpaw
+	mkdir -p $(BENCH_OUT) && $(PY) benchmarks/bench_seeding.py --json $(BENCH_OUT)/seeding.json $(BENCH_ARGS)
+# atomflow's own DFT column (workflows/dft.py): NaCl barrier, Na vacancy, Schottky pair on the small cell,
+# NaCl and bcc Na elastic constants, with GPAW on 2 MPI ranks; then the report (results/report.md)
+DFT_GPAW_CMD ?= mpirun -np 2 gpaw python
+dft: install-gpaw
+	ATOMFLOW_GPAW_CMD="$${ATOMFLOW_GPAW_CMD:-$(DFT_GPAW_CMD)}" $(VENV)/bin/atomflow run dft
 
 .PHONY: bench bench-neb bench-batched bench-elastic bench-overhead bench-hessian bench-workers
 # Performance benchmarks (benchmarks/README.md): each runs its baseline and atomflow in one process and prints

@@ -32,6 +32,7 @@ PACKAGES = (
     "atomflow.rates",  # attempt_frequency
     "atomflow.transport",  # transport
     "atomflow.screening",  # the interphase ranking (a report section over several properties)
+    "atomflow.report.dft_column",  # ML vs atomflow's DFT vs the paper (a report section)
 )
 
 
