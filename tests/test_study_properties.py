@@ -116,6 +116,9 @@ def test_report_sections_figures_and_summaries(study_store, tmp_path):
     sigma = tr.carriers[0].conductivity
     assert f"σ(300 K) = {sigma:.1e} S/cm" in transport  # the summary cites the trusted document
     assert "Dynamically unstable" not in text
+    (nu,) = Results(study_store).attempt_frequencies()
+    rates = text[text.index("## Attempt frequencies"):text.index("## Ionic transport")]
+    assert "| defect cell (atoms) |" in rates and f"| {nu.name} | {nu.n_atoms} |" in rates  # whose cell's barriers
 
 
 def test_a_flagged_transport_document_is_shown_but_not_summarised(study_store, tmp_path):

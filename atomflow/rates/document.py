@@ -74,6 +74,7 @@ def row(doc: AttemptFrequencyDocument) -> dict[str, Any]:
     return {
         "formula": doc.formula,
         "hop": doc.name,
+        "n_atoms": doc.n_atoms,
         "calculator": doc.provenance.calculator.get("name"),
         "stand_in": doc.provenance.stand_in,
         "nu_star_THz": None if doc.nu_star_hz is None else doc.nu_star_hz / 1e12,

@@ -21,7 +21,8 @@ def attempt_section(ctx: ReportContext) -> str:
     rows = []
     for system, calc, d in ctx.items():
         ci = "—" if d.n_imaginary_climbing_image is None else str(d.n_imaginary_climbing_image)
-        rows.append([system, d.name, calc, "no rate" if d.nu_star_hz is None else f(d.nu_star_hz / 1e12),
+        nu = "no rate" if d.nu_star_hz is None else f(d.nu_star_hz / 1e12)
+        rows.append([system, d.name, str(d.n_atoms), calc, nu,
                      f(d.barrier_paper_settings_eV, 3), f(d.barrier_first_order_eV, 3),
                      f"{d.n_imaginary_min} / {ci} / {d.n_imaginary_saddle}", d.hessian, str(d.n_force_calls),
                      ctx.status(d)])
@@ -29,8 +30,9 @@ def attempt_section(ctx: ReportContext) -> str:
              "must have no imaginary mode and the saddle exactly one, else the hop gets no rate. The climbing "
              "image is refined by the dimer method to the force criterion; where it was a higher-order "
              "stationary point (CI column > 1) the verified first-order barrier differs from the CI-NEB one at "
-             "the paper's settings.",
-             ctx.table(["system", "hop", "calculator", "ν* (THz)", "E_a, paper settings (eV)",
+             "the paper's settings. Both barriers here are this defect cell's; a transport document may take ν* "
+             "from a smaller cell than its barriers (its notes say so).",
+             ctx.table(["system", "hop", "defect cell (atoms)", "calculator", "ν* (THz)", "E_a, paper settings (eV)",
                         "E_a, first-order saddle (eV)", "imag. modes min / CI / saddle", "Hessian", "force calls",
                         "status"], rows)]
     notes = [f"- {s}, {d.name}: " + " ".join(d.notes) for s, _, d in ctx.items() if d.notes]

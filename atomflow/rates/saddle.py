@@ -121,8 +121,9 @@ class _OwnCache(Calculator):
 def climbing_band(initial: Atoms, final: Atoms, calc, *, n_images: int, spring_constant: float, fmax: float,
                   preconverge_fmax: float, max_steps: int) -> tuple[list[Atoms], int, bool]:
     """A CI-NEB between two stationary points with one shared calculator (linear start: both are points of an
-    already converged band): (images, climbing index, converged). Two stages and the optimizer as atomflow.neb.run: the band
-    first without climbing to ``preconverge_fmax``, then the highest image climbs to ``fmax``."""
+    already converged band): (images, climbing index, converged). Two stages and the optimizer as
+    atomflow.neb.run: the band first without climbing to ``preconverge_fmax``, then the highest image climbs
+    to ``fmax``."""
     images = [initial.copy() for _ in range(n_images + 1)] + [final.copy()]
     for image in images:
         image.calc = _OwnCache(calc)

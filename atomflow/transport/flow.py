@@ -47,7 +47,8 @@ def hops_from_documents(migrations: Sequence[Any], attempt_frequencies: Sequence
     A hop is matched to its attempt-frequency document by (site_a, site_b, image), else by name. Where that
     document gives the barrier of the verified first-order saddle, the rate uses it (reverse = it − ΔE) and a
     note keeps the paper-settings barrier beside it — unless ν* came from a defect cell of another size, whose
-    barrier is not the study cell's (then only ν* is taken, and a note says so). Unconverged NEBs and flagged hops carry their flags.
+    barrier is not the study cell's (then only ν* is taken, and a note says so). Unconverged NEBs and flagged
+    hops carry their flags.
     """
     freq = list(attempt_frequencies or [])
     by_key = {_hop_key(d): d for d in freq}
