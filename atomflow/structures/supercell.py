@@ -69,14 +69,7 @@ def supercell_matrix(
     if fewest > max_atoms:
         _too_big(min_length, max_atoms, f"at least {fewest} atoms are needed (lattice-packing bound)")
 
-    # chosen on the lattice without its numerical noise: a relaxed cell's 1e-4 Å scatter otherwise picks another of
-    # several equivalent near-cubic matrices (17 different ones for 30 noisy copies of the NaCl primitive cell at
-    # 8.5 Å), so the same hop would sit differently in the defect cells of two runs of one study
-    matrix = _from_pymatgen(_without_noise(structure), min_length, lo, max_atoms)
-    if matrix is not None and not _satisfies(structure, matrix, min_length, lo):
-        matrix = None
-    if matrix is None:
-        matrix = _from_pymatgen(structure, min_length, lo, max_atoms)
+    matrix = _from_pymatgen(structure, min_length, lo, max_atoms)
     if matrix is None:
         matrix = _diagonal(structure, min_length, lo)
     count = n0 * round(abs(np.linalg.det(matrix)))
@@ -116,25 +109,6 @@ def _too_big(min_length: float, max_atoms: int, why: str) -> None:
         f"No supercell with all periodic images ≥ {min_length} Å fits in max_atoms={max_atoms}: {why}. "
         "Raise max_atoms or lower min_length."
     )
-
-
-#: Lattice lengths (Å) and angles (°) that agree this well are taken as equal, then rounded to it, before the
-#: supercell search (a float32 potential's relaxation leaves ~1e-4 Å)
-_NOISE_LENGTH, _NOISE_ANGLE = 1e-3, 1e-2
-
-
-def _without_noise(structure: Structure) -> Structure:
-    """The structure on a lattice whose parameters that agree within the noise are equal and rounded."""
-    def clean(values, tol: float) -> list[float]:
-        out = list(values)
-        for i, v in enumerate(values):
-            same = [w for w in values if abs(w - v) <= tol]
-            out[i] = round(float(np.mean(same)) / tol) * tol
-        return out
-
-    lattice = Lattice.from_parameters(*clean(structure.lattice.abc, _NOISE_LENGTH),
-                                      *clean(structure.lattice.angles, _NOISE_ANGLE))
-    return Structure(lattice, structure.species, structure.frac_coords)
 
 
 def _satisfies(structure: Structure, matrix: np.ndarray, min_length: float, lo: int) -> bool:
