@@ -18,7 +18,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from atomflow.properties import ReportSection, StudyContext, calculator_of, flag_list, register_section
+from atomflow.properties import (
+    ReportContext,
+    ReportSection,
+    StudyContext,
+    calculator_of,
+    flag_list,
+    register_section,
+)
 from atomflow.reference import BARRIERS, ELASTIC_CONSTANTS, VACANCY, Reference
 
 #: the ML calculator shown first where several ran on one cell (atomflow's default potential)
@@ -58,10 +65,13 @@ def _calc(doc: Any) -> dict[str, Any]:
 
 
 def _is_dft(doc: Any) -> bool:
-    from atomflow.calculators import BACKENDS
+    from atomflow.calculators import is_dft
+    from atomflow.errors import CalculatorError
 
-    backend = BACKENDS.get(_calc(doc).get("name", ""))
-    return bool(backend and backend.dft)
+    try:
+        return is_dft(_calc(doc).get("name", ""))
+    except CalculatorError:  # a document of a backend this installation does not know: not DFT as far as we know
+        return False
 
 
 def _label(doc: Any) -> str | None:
@@ -205,17 +215,11 @@ def dft_section(study: StudyContext) -> str:
               {True: "yes", False: "no", None: "—"}[r.same_settings]] for r in rows]
     header = ["quantity", "unit", "cell", "ML potential", "atomflow DFT", "ML − DFT", "paper (VASP/PBE)",
               "reference", "DFT provenance", "same settings"]
-    text = _table(header, table)
+    text = ReportContext.table(header, table)
     intro = ("ML potential and atomflow's own DFT on the same cell with the same workflow settings, beside "
              "the paper. A seeded DFT result started from the ML geometry (the seed named in the provenance) "
              "and was converged with DFT to the same criteria: its number is a DFT number.")
     return "\n\n".join(t for t in (intro, text, finite_size_note(rows)) if t)
-
-
-def _table(header: list[str], rows: list[list[str]]) -> str:
-    from atomflow.properties import ReportContext
-
-    return ReportContext.table(header, rows)
 
 
 DFT_COLUMN = register_section(ReportSection(
