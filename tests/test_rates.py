@@ -25,8 +25,8 @@ from atomflow.rates import (
     section,
     vineyard_prefactor,
 )
-from atomflow.rates.hessian import _THZ
-from atomflow.rates.vineyard import FLAG_ENDPOINT_FORCES, FLAG_MIN_IMAGINARY, FLAG_SADDLE_ORDER
+from atomflow.rates.hessian import _THZ, normal_modes
+from atomflow.rates.vineyard import FLAG_ENDPOINT_FORCES, FLAG_MIN_IMAGINARY, FLAG_SADDLE_ORDER, log_uncertainty
 from atomflow.store import open_store
 
 _counter = itertools.count()
@@ -305,3 +305,68 @@ def test_a_climbing_image_at_an_intermediate_minimum_gets_the_saddle_before_it()
     m = _atom(0).get_masses()[0]
     # y and z are the same harmonic modes at minimum and saddle: ν* is the minimum's x mode
     assert r["nu_star_hz"] == pytest.approx(np.sqrt(8.8 / m) * _THZ * 1e12, rel=2e-3)
+
+
+def _noisy_spectrum_case(seed=0):
+    """A 10-atom Hessian (masses 1 amu) with known modes, and raw finite-difference-like copies of it: independent
+    noise of std s on every element (not symmetric, as a finite-difference Hessian's noise is not)."""
+    rng = np.random.default_rng(seed)
+    n = 30
+    q, _ = np.linalg.qr(rng.normal(size=(n, n)))
+    lam_min = np.linspace(0.2, 4.0, n)
+    lam_sad = np.concatenate([[-1.0], np.linspace(0.15, 4.0, n - 1)])
+    return rng, q, lam_min, lam_sad, 0.004  # eV/Å²/amu
+
+
+def test_hessian_noise_estimate_and_nu_star_spread_match_the_noise_put_in():
+    """The antisymmetric part of a raw Hessian measures its noise, and log_uncertainty predicts the scatter of
+    ln ν* that noise causes: checked against 300 noisy copies of a Hessian with known modes."""
+    rng, q, lam_min, lam_sad, s = _noisy_spectrum_case()
+    masses, idx = np.ones(10), list(range(10))
+    estimates, log_nu = [], []
+    for _ in range(300):
+        raw_min = q @ np.diag(lam_min) @ q.T + rng.normal(scale=s, size=q.shape)
+        raw_sad = q @ np.diag(lam_sad) @ q.T + rng.normal(scale=s, size=q.shape)
+        m_min = normal_modes(raw_min, masses, idx, 10, remove_translations=False)
+        m_sad = normal_modes(raw_sad, masses, idx, 10, remove_translations=False)
+        estimates.append(m_min.noise_thz2)
+        log_nu.append(np.log(vineyard_prefactor(m_min.frequencies, m_sad.frequencies).nu_star_hz))
+    # the noise of one eigenvalue of the symmetrised matrix is s (module text of atomflow.rates.hessian)
+    assert np.mean(estimates) == pytest.approx(s * _THZ**2, rel=0.05)
+    true = lambda lam: np.sign(lam) * np.sqrt(np.abs(lam)) * _THZ  # noqa: E731
+    predicted = log_uncertainty(true(lam_min), true(lam_sad), s * _THZ**2, s * _THZ**2)
+    assert np.std(log_nu) == pytest.approx(predicted, rel=0.2)
+    # a mode inside the noise: not resolved
+    assert log_uncertainty(true(lam_min), true(lam_sad), 0.3 * _THZ**2, 0.0) == float("inf")
+
+
+def test_symmetric_hessian_carries_no_noise_estimate():
+    rng, q, lam_min, _, _ = _noisy_spectrum_case()
+    m = normal_modes(q @ np.diag(lam_min) @ q.T, np.ones(10), list(range(10)), 10, remove_translations=False)
+    assert m.noise_thz2 == pytest.approx(0.0, abs=1e-9)
+
+
+def test_attempt_frequency_states_its_noise_and_notes_a_noise_limited_rate():
+    from atomflow.rates.attempt import NOTE_NOISE, _noise_note
+    from atomflow.rates.hessian import Modes
+
+    # the analytic surface has no force noise: the factor is 1 and nothing is noted
+    r = attempt_frequency(_atom(1.0), _atom(0.0), np.array([[1.0, 0.0, 0.0]]), 0, None, _local(),
+                          calculator=Surface())
+    assert r["nu_star_hz"] is not None and r["hessian_noise_thz"] < 1e-3
+    assert r["nu_star_uncertainty_factor"] == pytest.approx(1.0, abs=1e-4)
+    assert not any(n.startswith(NOTE_NOISE) for n in r["notes"])
+
+    def modes(freqs, noise):
+        f = np.asarray(freqs, float)
+        return Modes(frequencies=f, vectors=np.zeros((len(f), 1, 3)), indices=[0], translations_removed=0,
+                     noise_thz2=noise)
+
+    # soft real modes (0.3 THz) under noise of (0.2 THz)²: a factor well above 1.25, noted
+    out = {"notes": [], "hessian_noise_thz": 0.2}
+    _noise_note(out, modes([0.3, 2.0, 3.0], 0.04), modes([-1.0, 0.3, 3.0], 0.04))
+    assert out["nu_star_uncertainty_factor"] > 1.25 and out["notes"][0].startswith(NOTE_NOISE)
+    # a mode inside the noise: no factor, and the note says it is not resolved
+    out = {"notes": [], "hessian_noise_thz": 0.35}
+    _noise_note(out, modes([0.3, 2.0, 3.0], 0.1225), modes([-1.0, 0.5, 3.0], 0.1225))
+    assert "nu_star_uncertainty_factor" not in out and "softer than the force noise" in out["notes"][0]

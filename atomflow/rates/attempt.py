@@ -30,6 +30,7 @@ from atomflow.rates.vineyard import (
     FLAG_SADDLE_REFINED,
     IMAGINARY_TOL_THZ,
     count_imaginary,
+    log_uncertainty,
     vineyard_prefactor,
 )
 
@@ -62,6 +63,10 @@ FLAG_SADDLE_ELSEWHERE = "saddle_above_climbing_image"
 #: searched on a band of this many images from the initial state to it (half the hop: the paper's 5 on the whole)
 INTERMEDIATE_BAND_IMAGES = 3
 NOTE_INTERMEDIATE = "climbing_image_is_intermediate_minimum"
+#: ν* whose 1σ uncertainty from the force noise (atomflow.rates.vineyard.log_uncertainty) exceeds this factor
+#: gets a note saying so, with the factor (the rate stays: the number is what the potential gives, known less well).
+NOISE_NOTE_FACTOR = 1.25
+NOTE_NOISE = "nu_star_noise_limited"
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,8 @@ def attempt_frequency(initial: Any, climbing: Any, tangent: np.ndarray, moving_i
     out: dict[str, Any] = {"flags": [], "notes": [], "n_refinements": 0, "nu_star_hz": None,
                            "barrier_first_order_eV": None, "frequencies_min_thz": [], "frequencies_saddle_thz": [],
                            "n_imaginary_min": 0, "n_imaginary_saddle": 0, "n_imaginary_climbing_image": None,
-                           "saddle_imaginary_thz": None, "saddle_shift": None, "n_atoms": len(a_min)}
+                           "saddle_imaginary_thz": None, "saddle_shift": None, "n_atoms": len(a_min),
+                           "hessian_noise_thz": None, "nu_star_uncertainty_factor": None}
 
     def done() -> dict[str, Any]:
         out["n_force_calls"] = counter.n
@@ -242,6 +248,7 @@ def attempt_frequency(initial: Any, climbing: Any, tangent: np.ndarray, moving_i
     if m_sad is None:
         return done()
     out["frequencies_saddle_thz"] = m_sad.frequencies.tolist()
+    out["hessian_noise_thz"] = float(np.sqrt(max(m_min.noise_thz2, m_sad.noise_thz2)))
     result = vineyard_prefactor(m_min.frequencies, m_sad.frequencies, s.imaginary_tol)
     out["n_imaginary_min"], out["n_imaginary_saddle"] = result.n_imaginary_min, result.n_imaginary_saddle
     out["flags"] += result.flags
@@ -266,4 +273,24 @@ def attempt_frequency(initial: Any, climbing: Any, tangent: np.ndarray, moving_i
         if FLAG_SADDLE_ORDER not in out["flags"]:
             out["barrier_first_order_eV"] = e_sad - e_min
     out["nu_star_hz"] = result.nu_star_hz
+    if result.nu_star_hz is not None:
+        _noise_note(out, m_min, m_sad)
     return done()
+
+
+def _noise_note(out: dict[str, Any], m_min: Modes, m_sad: Modes) -> None:
+    """ν*'s uncertainty from the Hessians' noise (factor, 1σ), and a note when it is large."""
+    sigma = log_uncertainty(m_min.frequencies, m_sad.frequencies, m_min.noise_thz2, m_sad.noise_thz2)
+    noise = out["hessian_noise_thz"]
+    if np.isfinite(sigma):
+        out["nu_star_uncertainty_factor"] = float(np.exp(sigma))
+        if out["nu_star_uncertainty_factor"] > NOISE_NOTE_FACTOR:
+            out["notes"].append(f"{NOTE_NOISE}: the calculator's force noise (eigenvalue noise ≈ ({noise:.3f} THz)²) "
+                                f"leaves ν* uncertain by a factor {out['nu_star_uncertainty_factor']:.2f} (1σ); a "
+                                "larger displacement or a more precise calculator narrows it.")
+        return
+    soft = int(np.sum(np.asarray(m_min.frequencies) ** 2 <= m_min.noise_thz2)
+               + np.sum(np.sort(m_sad.frequencies)[1:] ** 2 <= m_sad.noise_thz2))
+    out["notes"].append(f"{NOTE_NOISE}: {soft} mode(s) softer than the force noise resolves ({noise:.3f} THz): "
+                        "ν* is not determined to better than an order of magnitude by this Hessian; a larger "
+                        "displacement or a more precise calculator is needed.")

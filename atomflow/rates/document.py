@@ -57,6 +57,12 @@ class AttemptFrequencyDocument(BaseModel):
     max_force_min: float | None = Field(default=None, description="Residual force at the minimum used, eV/Å.")
     max_force_saddle: float | None = Field(default=None, description="Residual force at the saddle used, eV/Å.")
     imaginary_tol: float = Field(description="A mode is imaginary when ν < −imaginary_tol, THz.")
+    hessian_noise_thz: float | None = Field(
+        default=None, description="√(eigenvalue noise) of the Hessians, THz: modes softer than this are not "
+        "resolved (estimated from the antisymmetric part of the raw finite-difference Hessian).")
+    nu_star_uncertainty_factor: float | None = Field(
+        default=None, description="ν* is known to within this factor (1σ) given that noise; None: no rate, or a "
+        "mode below the noise (then a note says so).")
     n_force_calls: int = Field(description="Calculator evaluations: refinements + Hessians.")
     converged: bool = Field(description="True if ν* was computed (no flag stopping it).")
     flags: list[str] = Field(default_factory=list, description="See atomflow.rates.vineyard.FLAG_*.")
@@ -78,6 +84,7 @@ def row(doc: AttemptFrequencyDocument) -> dict[str, Any]:
         "calculator": doc.provenance.calculator.get("name"),
         "stand_in": doc.provenance.stand_in,
         "nu_star_THz": None if doc.nu_star_hz is None else doc.nu_star_hz / 1e12,
+        "nu_star_uncertainty_factor": doc.nu_star_uncertainty_factor,
         "barrier_paper_settings_eV": doc.barrier_paper_settings_eV,
         "barrier_first_order_eV": doc.barrier_first_order_eV,
         "n_imaginary_min": doc.n_imaginary_min,

@@ -2,7 +2,10 @@
 and their normal modes. Pure numerics: the caller supplies the ASE calculator.
 
 The central-difference scheme is ase.vibrations' (nfree=2): 2 force calls per displaced Cartesian
-coordinate, H_ij = −[F_j(x + δe_i) − F_j(x − δe_i)] / 2δ, then symmetrised. A *local* Hessian displaces
+coordinate, H_ij = −[F_j(x + δe_i) − F_j(x − δe_i)] / 2δ, then symmetrised. What symmetrising removes (the
+antisymmetric part) is the calculator's force noise divided by 2δ, nothing physical: its size estimates the
+noise left in each eigenvalue (:attr:`Modes.noise_thz2`; a float32 potential's 1e-4 eV/Å noise at δ = 0.01 Å
+is ~0.01 eV/Å², comparable with a soft saddle mode's curvature). A *local* Hessian displaces
 only the atoms in a sphere (the EON way): its modes are those of the cluster in the frozen rest of the
 crystal, so there are no translational zero modes and the 3n modes all enter ν*.
 """
@@ -33,6 +36,10 @@ class Modes:
     vectors: np.ndarray          # Cartesian unit displacement of each mode, (n_modes, n_atoms_total, 3)
     indices: list[int]           # atoms the Hessian covers
     translations_removed: int    # 0 (local) or 3 (full)
+    #: THz²: noise of one eigenvalue ν² (signed ν² = ω²/4π²), from the antisymmetric part of the raw Hessian.
+    #: For independent errors of the elements, a mode's first-order shift vᵀEv has the standard deviation of
+    #: one element of E, which is √2 × the RMS off-diagonal element of the antisymmetric part.
+    noise_thz2: float = 0.0
 
 
 def local_indices(atoms: Atoms, centre: int, cutoff: float, *extra: Atoms) -> list[int]:
@@ -47,10 +54,11 @@ def local_indices(atoms: Atoms, centre: int, cutoff: float, *extra: Atoms) -> li
     return sorted(chosen)
 
 
-def finite_difference_hessian(atoms: Atoms, indices: list[int] | None = None, delta: float = DELTA
-                              ) -> tuple[np.ndarray, list[int], int]:
+def finite_difference_hessian(atoms: Atoms, indices: list[int] | None = None, delta: float = DELTA, *,
+                              symmetrise: bool = True) -> tuple[np.ndarray, list[int], int]:
     """(H, indices, force calls): the (3n × 3n) block of the Hessian (eV/Å²) of the atoms ``indices``
-    (None: all), by central differences of amplitude ``delta`` Å; ``atoms`` must carry a calculator."""
+    (None: all), by central differences of amplitude ``delta`` Å; ``atoms`` must carry a calculator.
+    ``symmetrise=False`` returns the raw matrix (its antisymmetric part is the noise, see the module)."""
     if not delta > 0:
         raise InputError(f"finite-difference displacement must be positive (Å), got {delta}.")
     idx = list(range(len(atoms))) if indices is None else sorted(int(i) for i in indices)
@@ -73,10 +81,10 @@ def finite_difference_hessian(atoms: Atoms, indices: list[int] | None = None, de
                 calls += 1
             h[3 * a + c] = -(f[0] - f[1]) / (2 * delta)
     work.set_positions(x0)
-    return 0.5 * (h + h.T), idx, calls
+    return (0.5 * (h + h.T) if symmetrise else h), idx, calls
 
 
-def symmetric_hessian(atoms: Atoms, delta: float = DELTA, symprec: float = 1e-3
+def symmetric_hessian(atoms: Atoms, delta: float = DELTA, symprec: float = 1e-3, *, symmetrise: bool = True
                       ) -> tuple[np.ndarray, list[int], int]:
     """(H, all indices, force calls): the full Γ Hessian (eV/Å²) through phonopy's displacement machinery in
     a 1×1×1 supercell of the defect cell, so that only symmetry-distinct ± displacements are computed and
@@ -105,13 +113,14 @@ def symmetric_hessian(atoms: Atoms, delta: float = DELTA, symprec: float = 1e-3
     phonon.produce_force_constants(show_drift=False)
     n = len(atoms)
     h = phonon.force_constants.transpose(0, 2, 1, 3).reshape(3 * n, 3 * n)
-    return 0.5 * (h + h.T), list(range(n)), len(forces)
+    return (0.5 * (h + h.T) if symmetrise else h), list(range(n)), len(forces)
 
 
 def normal_modes(hessian: np.ndarray, masses: np.ndarray, indices: list[int], n_atoms: int, *,
                  remove_translations: bool) -> Modes:
     """Diagonalise the mass-weighted Hessian; with ``remove_translations`` (full Hessian of a periodic
-    cell) the three rigid translations are projected out and dropped, leaving 3N − 3 modes."""
+    cell) the three rigid translations are projected out and dropped, leaving 3N − 3 modes. A raw
+    (unsymmetrised) Hessian also gives :attr:`Modes.noise_thz2`; a symmetric one gives 0."""
     m = np.repeat(np.asarray(masses, dtype=float)[indices], 3)
     dyn = hessian / np.sqrt(np.outer(m, m))
     removed = 0
@@ -125,6 +134,9 @@ def normal_modes(hessian: np.ndarray, masses: np.ndarray, indices: list[int], n_
         p = np.eye(dyn.shape[0]) - t.T @ t
         dyn = p @ dyn @ p
         removed = 3
+    antisymmetric = 0.5 * (dyn - dyn.T)
+    off = ~np.eye(dyn.shape[0], dtype=bool)
+    noise = float(np.sqrt(2.0 * np.mean(antisymmetric[off] ** 2))) * _THZ**2 if off.any() else 0.0
     w2, v = np.linalg.eigh(0.5 * (dyn + dyn.T))
     if removed:
         # the translations are exact null vectors of the projected matrix: drop the 3 with most overlap
@@ -137,7 +149,8 @@ def normal_modes(hessian: np.ndarray, masses: np.ndarray, indices: list[int], n_
     for k in range(len(freqs)):
         vk = cart[:, k].reshape(-1, 3)
         vectors[k, indices] = vk / np.linalg.norm(vk)
-    return Modes(frequencies=freqs, vectors=vectors, indices=list(indices), translations_removed=removed)
+    return Modes(frequencies=freqs, vectors=vectors, indices=list(indices), translations_removed=removed,
+                 noise_thz2=noise)
 
 
 def hessian_modes(atoms: Atoms, *, kind: str, centre: int, cutoff: float, delta: float = DELTA,
@@ -149,8 +162,9 @@ def hessian_modes(atoms: Atoms, *, kind: str, centre: int, cutoff: float, delta:
     if kind == "local" and indices is None:
         indices = local_indices(atoms, centre, cutoff)
     if kind == "symmetric":
-        h, idx, calls = symmetric_hessian(atoms, delta)
+        h, idx, calls = symmetric_hessian(atoms, delta, symmetrise=False)
     else:
-        h, idx, calls = finite_difference_hessian(atoms, None if kind == "full" else indices, delta)
+        h, idx, calls = finite_difference_hessian(atoms, None if kind == "full" else indices, delta,
+                                                  symmetrise=False)
     modes = normal_modes(h, atoms.get_masses(), idx, len(atoms), remove_translations=kind != "local")
     return modes, calls

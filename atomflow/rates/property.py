@@ -22,7 +22,7 @@ def attempt_section(ctx: ReportContext) -> str:
     for system, calc, d in ctx.items():
         ci = "—" if d.n_imaginary_climbing_image is None else str(d.n_imaginary_climbing_image)
         nu = "no rate" if d.nu_star_hz is None else f(d.nu_star_hz / 1e12)
-        rows.append([system, d.name, str(d.n_atoms), calc, nu,
+        rows.append([system, d.name, str(d.n_atoms), calc, nu, _noise_factor(d),
                      f(d.barrier_paper_settings_eV, 3), f(d.barrier_first_order_eV, 3),
                      f"{d.n_imaginary_min} / {ci} / {d.n_imaginary_saddle}", d.hessian, str(d.n_force_calls),
                      ctx.status(d)])
@@ -31,8 +31,11 @@ def attempt_section(ctx: ReportContext) -> str:
              "image is refined by the dimer method to the force criterion; where it was a higher-order "
              "stationary point (CI column > 1) the verified first-order barrier differs from the CI-NEB one at "
              "the paper's settings. Both barriers here are this defect cell's; a transport document may take ν* "
-             "from a smaller cell than its barriers (its notes say so).",
-             ctx.table(["system", "hop", "defect cell (atoms)", "calculator", "ν* (THz)", "E_a, paper settings (eV)",
+             "from a smaller cell than its barriers (its notes say so). \"ν* ×/÷\" is ν*'s 1σ uncertainty factor from "
+             "the calculator's force noise, estimated from the antisymmetric part of the raw finite-difference "
+             "Hessians (— : from before this estimate, or no rate).",
+             ctx.table(["system", "hop", "defect cell (atoms)", "calculator", "ν* (THz)", "ν* ×/÷ (noise, 1σ)",
+                        "E_a, paper settings (eV)",
                         "E_a, first-order saddle (eV)", "imag. modes min / CI / saddle", "Hessian", "force calls",
                         "status"], rows)]
     notes = [f"- {s}, {d.name}: " + " ".join(d.notes) for s, _, d in ctx.items() if d.notes]
@@ -41,6 +44,12 @@ def attempt_section(ctx: ReportContext) -> str:
     if ctx.flagged_text():
         parts.append(ctx.flagged_text())
     return "\n\n".join(parts)
+
+
+def _noise_factor(d: AttemptFrequencyDocument) -> str:
+    if d.nu_star_hz is None or d.hessian_noise_thz is None:
+        return "—"
+    return "not resolved" if d.nu_star_uncertainty_factor is None else f"{d.nu_star_uncertainty_factor:.2f}"
 
 
 ATTEMPT_FREQUENCY = register_property(Property(

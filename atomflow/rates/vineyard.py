@@ -27,6 +27,25 @@ def count_imaginary(frequencies: np.ndarray, tol: float = IMAGINARY_TOL_THZ) -> 
     return int(np.sum(np.asarray(frequencies) < -tol))
 
 
+def log_uncertainty(freq_min: np.ndarray, freq_saddle: np.ndarray, noise_min_thz2: float,
+                    noise_saddle_thz2: float) -> float:
+    """Standard deviation of ln ν* from the Hessians' eigenvalue noise (THz², :attr:`Modes.noise_thz2`).
+
+    ν* = Πν_min / Π'ν_saddle and δ ln ν_k = δ(ν_k²) / 2ν_k² for each real mode; independent errors add in
+    quadrature. The saddle's lowest (imaginary) mode is not in the product. ``inf`` when a mode's ν² lies
+    within its noise (the linear estimate fails: that mode's frequency is not resolved at all).
+    """
+    fmin = np.sort(np.asarray(freq_min, float))
+    fsad = np.sort(np.asarray(freq_saddle, float))[1:]
+    terms = []
+    for freqs, noise in ((fmin, noise_min_thz2), (fsad, noise_saddle_thz2)):
+        nu2 = freqs**2
+        if noise > 0 and np.any(nu2 <= noise):
+            return float("inf")
+        terms.append(noise / (2 * nu2))
+    return float(np.sqrt(np.sum(np.concatenate(terms) ** 2)))
+
+
 @dataclass
 class VineyardResult:
     nu_star_hz: float | None
