@@ -6,8 +6,8 @@ Rule: the smallest near-cubic supercell in which every periodic image of every a
 from ``pymatgen.analysis.defects.supercells.get_sc_fromstruct`` (pymatgen's
 CubicSupercellTransformation, then ASE's find_optimal_cell_shape); if that fails or breaks the
 rule, a diagonal matrix n_i = ceil(min_length / w_i) (w_i the perpendicular widths) is used.
-The search sees the lattice without its numerical noise (idealised to its symmetry, rounded to 0.01 Å, in
-spglib's standard orientation), and the matrix found is checked on the real lattice: the same crystal gets the
+The search sees the lattice without its numerical noise (idealised to its symmetry, in its own orientation),
+and the matrix found is checked on the real lattice: the same crystal gets the
 same matrix whatever 1e-4 Å a relaxation left, so a hop sits in the same cell in every run.
 
 Cost: pymatgen's cubic search is milliseconds; when it fails (max_atoms tight) its ASE fallback
@@ -126,24 +126,24 @@ def _satisfies(structure: Structure, matrix: np.ndarray, min_length: float, lo: 
     return count >= lo and min_image_distance(lattice) >= min_length - _TOL
 
 
-#: Å: lattice noise removed before the supercell search (a float32 relaxation leaves ~1e-4 Å): symmetry found
-#: within NOISE_SYMPREC, and the idealised standard lattice rounded to SEARCH_RESOLUTION.
+#: Å: lattice noise removed before the supercell search (a float32 relaxation leaves ~1e-4 Å): the lattice is
+#: idealised to the symmetry found within NOISE_SYMPREC.
 NOISE_SYMPREC = 1e-3
-SEARCH_RESOLUTION = 0.01
 
 
 def _noise_free(structure: Structure) -> Structure:
-    """The same lattice basis, idealised to its symmetry (spglib, symprec NOISE_SYMPREC) and turned into
-    spglib's standard orientation; the structure itself if spglib finds no cell.
+    """The same lattice, in the same orientation, idealised to its symmetry (spglib, symprec NOISE_SYMPREC); the
+    structure itself if spglib finds no cell or the change is not small.
 
     Why: pymatgen's cubic search rounds T = L_target · L⁻¹ entry by entry, and a symmetric lattice puts entries
     exactly on rounding ties, so relaxation noise of 1e-4 Å picked among equivalent matrices (30 noisy copies of
     NaCl's primitive cell at 8.5 Å, ≤ 30 atoms: 17 different matrices), i.e. the same hop landed in differently
-    oriented small cells in two runs. Idealising only the lengths keeps the noise in the orientation; spglib's
-    standard orientation has none (and aligns a cubic crystal's axes with the search's target cube). The
-    lengths are rounded to SEARCH_RESOLUTION as well: the searches break exact ties at the last digit, so two
-    copies must be equal to the bit, and no supercell choice should hang on 0.01 Å.
-    Rows of the result: P^T · (idealised standard lattice), with spglib's (a_s b_s c_s) = (a b c) P⁻¹.
+    oriented small cells in two runs. Idealised, the lattice keeps only the noise of its lengths, which moves no
+    tie (a common scale factor cannot). The orientation is kept (the search depends on it, and a noise-free cell
+    keeps the matrix it had). Rows of the result: P^T · S · R, with spglib's standard lattice S,
+    (a_s b_s c_s) = (a b c) P⁻¹ and R its rotation of the standardised cell onto the idealised one; P's
+    fractions and R, when it is a signed permutation (a cell built or read in a standard setting, as here), are
+    made exact — their float noise would otherwise decide the ties.
     """
     import spglib
 
@@ -154,16 +154,19 @@ def _noise_free(structure: Structure) -> Structure:
         data = None
     if data is None:
         return structure
-    standard = np.round(np.asarray(data.std_lattice, dtype=float) / SEARCH_RESOLUTION) * SEARCH_RESOLUTION + 0.0
-    # P holds small fractions (1/2, 1/3, …) carrying float noise of 1e-17: made exact, as ties would follow it.
-    raw = np.asarray(data.transformation_matrix, dtype=float)
-    p = np.round(raw * 12) / 12
-    if not np.allclose(p, raw, atol=1e-8):
-        p = raw  # not a multiple of 1/12 (no setting of spglib's is): keep it
-    lattice = p.T @ standard
-    if not np.allclose(Lattice(lattice).abc, structure.lattice.abc, atol=10 * NOISE_SYMPREC):
+    lattice = (_exact(np.asarray(data.transformation_matrix, dtype=float), 12, 1e-6).T
+               @ np.asarray(data.std_lattice, dtype=float)
+               @ _exact(np.asarray(data.std_rotation_matrix, dtype=float), 1, 1e-3))  # rotation noise ~ 1e-5
+    if not np.allclose(lattice, structure.lattice.matrix, atol=10 * NOISE_SYMPREC):
         return structure  # not a small idealisation: search on the real lattice
-    return Structure(Lattice(lattice), structure.species, structure.frac_coords)
+    return Structure(Lattice(lattice + 0.0), structure.species, structure.frac_coords)
+
+
+def _exact(matrix: np.ndarray, denominator: int, tol: float) -> np.ndarray:
+    """``matrix`` with entries that are multiples of 1/denominator to within ``tol`` made exactly so; else as
+    given."""
+    snapped = np.round(matrix * denominator) / denominator
+    return snapped if np.allclose(snapped, matrix, atol=tol) else matrix
 
 
 def _from_pymatgen(structure: Structure, min_length: float, lo: int, max_atoms: int) -> np.ndarray | None:
