@@ -327,8 +327,8 @@ def test_hessian_noise_estimate_and_nu_star_spread_match_the_noise_put_in():
     for _ in range(300):
         raw_min = q @ np.diag(lam_min) @ q.T + rng.normal(scale=s, size=q.shape)
         raw_sad = q @ np.diag(lam_sad) @ q.T + rng.normal(scale=s, size=q.shape)
-        m_min = normal_modes(raw_min, masses, idx, 10, remove_translations=False)
-        m_sad = normal_modes(raw_sad, masses, idx, 10, remove_translations=False)
+        m_min = normal_modes(raw_min, masses, idx, 10, remove_translations=False, estimate_noise=True)
+        m_sad = normal_modes(raw_sad, masses, idx, 10, remove_translations=False, estimate_noise=True)
         estimates.append(m_min.noise_thz2)
         log_nu.append(np.log(vineyard_prefactor(m_min.frequencies, m_sad.frequencies).nu_star_hz))
     # the noise of one eigenvalue of the symmetrised matrix is s (module text of atomflow.rates.hessian)
@@ -340,10 +340,14 @@ def test_hessian_noise_estimate_and_nu_star_spread_match_the_noise_put_in():
     assert log_uncertainty(true(lam_min), true(lam_sad), 0.3 * _THZ**2, 0.0) == float("inf")
 
 
-def test_symmetric_hessian_carries_no_noise_estimate():
+def test_noise_is_estimated_only_where_asked():
+    """A noise-free symmetric matrix reads zero noise; without ``estimate_noise`` (phonopy's symmetric Hessian,
+    whose symmetry expansion hides the noise from the antisymmetric part) there is no estimate at all."""
     rng, q, lam_min, _, _ = _noisy_spectrum_case()
-    m = normal_modes(q @ np.diag(lam_min) @ q.T, np.ones(10), list(range(10)), 10, remove_translations=False)
-    assert m.noise_thz2 == pytest.approx(0.0, abs=1e-9)
+    h = q @ np.diag(lam_min) @ q.T
+    assert normal_modes(h, np.ones(10), list(range(10)), 10, remove_translations=False,
+                        estimate_noise=True).noise_thz2 == pytest.approx(0.0, abs=1e-9)
+    assert normal_modes(h, np.ones(10), list(range(10)), 10, remove_translations=False).noise_thz2 is None
 
 
 def test_attempt_frequency_states_its_noise_and_notes_a_noise_limited_rate():

@@ -248,7 +248,8 @@ def attempt_frequency(initial: Any, climbing: Any, tangent: np.ndarray, moving_i
     if m_sad is None:
         return done()
     out["frequencies_saddle_thz"] = m_sad.frequencies.tolist()
-    out["hessian_noise_thz"] = float(np.sqrt(max(m_min.noise_thz2, m_sad.noise_thz2)))
+    if m_min.noise_thz2 is not None and m_sad.noise_thz2 is not None:
+        out["hessian_noise_thz"] = float(np.sqrt(max(m_min.noise_thz2, m_sad.noise_thz2)))
     result = vineyard_prefactor(m_min.frequencies, m_sad.frequencies, s.imaginary_tol)
     out["n_imaginary_min"], out["n_imaginary_saddle"] = result.n_imaginary_min, result.n_imaginary_saddle
     out["flags"] += result.flags
@@ -273,7 +274,7 @@ def attempt_frequency(initial: Any, climbing: Any, tangent: np.ndarray, moving_i
         if FLAG_SADDLE_ORDER not in out["flags"]:
             out["barrier_first_order_eV"] = e_sad - e_min
     out["nu_star_hz"] = result.nu_star_hz
-    if result.nu_star_hz is not None:
+    if result.nu_star_hz is not None and out["hessian_noise_thz"] is not None:
         _noise_note(out, m_min, m_sad)
     return done()
 

@@ -59,7 +59,8 @@ class AttemptFrequencyDocument(BaseModel):
     imaginary_tol: float = Field(description="A mode is imaginary when ν < −imaginary_tol, THz.")
     hessian_noise_thz: float | None = Field(
         default=None, description="√(eigenvalue noise) of the Hessians, THz: modes softer than this are not "
-        "resolved (estimated from the antisymmetric part of the raw finite-difference Hessian).")
+        "resolved (estimated from the antisymmetric part of the raw finite-difference Hessian; None for the "
+        "'symmetric' kind, whose symmetry expansion hides the noise from that estimate).")
     nu_star_uncertainty_factor: float | None = Field(
         default=None, description="ν* is known to within this factor (1σ) given that noise; None: no rate, or a "
         "mode below the noise (then a note says so).")

@@ -5,7 +5,11 @@ The central-difference scheme is ase.vibrations' (nfree=2): 2 force calls per di
 coordinate, H_ij = −[F_j(x + δe_i) − F_j(x − δe_i)] / 2δ, then symmetrised. What symmetrising removes (the
 antisymmetric part) is the calculator's force noise divided by 2δ, nothing physical: its size estimates the
 noise left in each eigenvalue (:attr:`Modes.noise_thz2`; a float32 potential's 1e-4 eV/Å noise at δ = 0.01 Å
-is ~0.01 eV/Å², comparable with a soft saddle mode's curvature). A *local* Hessian displaces
+is ~0.01 eV/Å², comparable with a soft saddle mode's curvature). Only where every coordinate was displaced
+("full", "local"): phonopy's symmetric Hessian spreads a few displacements over the whole matrix by symmetry,
+which leaves little antisymmetric part whatever the noise (SevenNet-0 bcc Na saddle: it read (0.03 THz)², a
+factor 1.01 on ν*, while repeated runs scattered by a factor 2), so there the noise is not estimated. A *local*
+Hessian displaces
 only the atoms in a sphere (the EON way): its modes are those of the cluster in the frozen rest of the
 crystal, so there are no translational zero modes and the 3n modes all enter ν*.
 """
@@ -38,8 +42,9 @@ class Modes:
     translations_removed: int    # 0 (local) or 3 (full)
     #: THz²: noise of one eigenvalue ν² (signed ν² = ω²/4π²), from the antisymmetric part of the raw Hessian.
     #: For independent errors of the elements, a mode's first-order shift vᵀEv has the standard deviation of
-    #: one element of E, which is √2 × the RMS off-diagonal element of the antisymmetric part.
-    noise_thz2: float = 0.0
+    #: one element of E, which is √2 × the RMS off-diagonal element of the antisymmetric part. None: not
+    #: estimated (a symmetric Hessian, e.g. phonopy's; see the module).
+    noise_thz2: float | None = None
 
 
 def local_indices(atoms: Atoms, centre: int, cutoff: float, *extra: Atoms) -> list[int]:
@@ -84,7 +89,7 @@ def finite_difference_hessian(atoms: Atoms, indices: list[int] | None = None, de
     return (0.5 * (h + h.T) if symmetrise else h), idx, calls
 
 
-def symmetric_hessian(atoms: Atoms, delta: float = DELTA, symprec: float = 1e-3, *, symmetrise: bool = True
+def symmetric_hessian(atoms: Atoms, delta: float = DELTA, symprec: float = 1e-3
                       ) -> tuple[np.ndarray, list[int], int]:
     """(H, all indices, force calls): the full Γ Hessian (eV/Å²) through phonopy's displacement machinery in
     a 1×1×1 supercell of the defect cell, so that only symmetry-distinct ± displacements are computed and
@@ -113,14 +118,14 @@ def symmetric_hessian(atoms: Atoms, delta: float = DELTA, symprec: float = 1e-3,
     phonon.produce_force_constants(show_drift=False)
     n = len(atoms)
     h = phonon.force_constants.transpose(0, 2, 1, 3).reshape(3 * n, 3 * n)
-    return (0.5 * (h + h.T) if symmetrise else h), list(range(n)), len(forces)
+    return 0.5 * (h + h.T), list(range(n)), len(forces)
 
 
 def normal_modes(hessian: np.ndarray, masses: np.ndarray, indices: list[int], n_atoms: int, *,
-                 remove_translations: bool) -> Modes:
+                 remove_translations: bool, estimate_noise: bool = False) -> Modes:
     """Diagonalise the mass-weighted Hessian; with ``remove_translations`` (full Hessian of a periodic
     cell) the three rigid translations are projected out and dropped, leaving 3N − 3 modes. A raw
-    (unsymmetrised) Hessian also gives :attr:`Modes.noise_thz2`; a symmetric one gives 0."""
+    (unsymmetrised) Hessian also gives :attr:`Modes.noise_thz2` when ``estimate_noise``."""
     m = np.repeat(np.asarray(masses, dtype=float)[indices], 3)
     dyn = hessian / np.sqrt(np.outer(m, m))
     removed = 0
@@ -136,7 +141,8 @@ def normal_modes(hessian: np.ndarray, masses: np.ndarray, indices: list[int], n_
         removed = 3
     antisymmetric = 0.5 * (dyn - dyn.T)
     off = ~np.eye(dyn.shape[0], dtype=bool)
-    noise = float(np.sqrt(2.0 * np.mean(antisymmetric[off] ** 2))) * _THZ**2 if off.any() else 0.0
+    noise = (float(np.sqrt(2.0 * np.mean(antisymmetric[off] ** 2))) * _THZ**2
+             if estimate_noise and off.any() else None)
     w2, v = np.linalg.eigh(0.5 * (dyn + dyn.T))
     if removed:
         # the translations are exact null vectors of the projected matrix: drop the 3 with most overlap
@@ -162,9 +168,10 @@ def hessian_modes(atoms: Atoms, *, kind: str, centre: int, cutoff: float, delta:
     if kind == "local" and indices is None:
         indices = local_indices(atoms, centre, cutoff)
     if kind == "symmetric":
-        h, idx, calls = symmetric_hessian(atoms, delta, symmetrise=False)
+        h, idx, calls = symmetric_hessian(atoms, delta)
     else:
         h, idx, calls = finite_difference_hessian(atoms, None if kind == "full" else indices, delta,
                                                   symmetrise=False)
-    modes = normal_modes(h, atoms.get_masses(), idx, len(atoms), remove_translations=kind != "local")
+    modes = normal_modes(h, atoms.get_masses(), idx, len(atoms), remove_translations=kind != "local",
+                         estimate_noise=kind != "symmetric")
     return modes, calls

@@ -33,7 +33,8 @@ def attempt_section(ctx: ReportContext) -> str:
              "the paper's settings. Both barriers here are this defect cell's; a transport document may take ν* "
              "from a smaller cell than its barriers (its notes say so). \"ν* ×/÷\" is ν*'s 1σ uncertainty factor from "
              "the calculator's force noise, estimated from the antisymmetric part of the raw finite-difference "
-             "Hessians (— : from before this estimate, or no rate).",
+             "Hessians where every coordinate was displaced (— : the symmetric kind, where it is not estimated, a "
+             "document from before this estimate, or no rate).",
              ctx.table(["system", "hop", "defect cell (atoms)", "calculator", "ν* (THz)", "ν* ×/÷ (noise, 1σ)",
                         "E_a, paper settings (eV)",
                         "E_a, first-order saddle (eV)", "imag. modes min / CI / saddle", "Hessian", "force calls",
