@@ -271,8 +271,9 @@ def run_parts(flow: Any, store: str | None, work_dir: Path, monitor: Any, worker
                     lock.notify_all()
                     continue
                 seen.add(index)
-            monitor(event)
+            reports(index, event)
 
+    reports = OncePerJob(monitor)
     reader = threading.Thread(target=drain, name="atomflow-worker-events", daemon=True)
     reader.start()
     unstarted_breaks = dict.fromkeys(range(len(parts)), 0)
@@ -302,6 +303,7 @@ def run_parts(flow: Any, store: str | None, work_dir: Path, monitor: Any, worker
                     again.append(index)  # not started yet: simply again
             # each suspect again, alone in a fresh pool (what it had finished is reused): a second death is its own
             for index in suspects:
+                reports.restart(index)
                 if run([index], 1):
                     lost.append(PartFailure(index, names[index], "WorkerDied: its worker process ended (killed, "
                                             "or out of memory), also when it ran alone; its finished jobs are "
@@ -318,6 +320,43 @@ def run_parts(flow: Any, store: str | None, work_dir: Path, monitor: Any, worker
     for failure in sorted(lost, key=lambda f: f.index):
         monitor(RunEvent("job_failed", name=failure.name, error=failure.error))
     return sorted(lost, key=lambda f: f.index)
+
+
+class OncePerJob:
+    """Forwards run events to ``monitor`` so that a part run again does not report its jobs twice.
+
+    A part that was running when another worker's death broke the pool runs again alone (:func:`run_parts`); if
+    its worker had already sent some jobs' events (a job that failed, say) but not the part's end, those jobs
+    report again in the rerun (reused, or failing again) and would count twice (seen in CI: one failed job
+    counted as two failures). :meth:`restart` before a rerun: then, per job, as many finished/failed events as
+    the earlier attempts forwarded are held back, with the events before each. Counted per job rather than
+    remembered as a set because a job replaced at run time (jobflow's ``Response(replace=…)``) keeps its uuid:
+    the original and its replacement are two finished events of one uuid, both real.
+    """
+
+    TERMINAL = ("job_finished", "job_failed")
+
+    def __init__(self, monitor: Any) -> None:
+        self.monitor = monitor
+        self.forwarded: dict[tuple[int, str], int] = {}
+        self.hold: dict[tuple[int, str], int] = {}
+
+    def restart(self, part: int) -> None:
+        for key, count in self.forwarded.items():
+            if key[0] == part:
+                self.hold[key] = count
+
+    def __call__(self, part: int, event: Any) -> None:
+        uuid = getattr(event, "uuid", None)
+        key = (part, uuid)
+        terminal = event.kind in self.TERMINAL
+        if uuid is not None and self.hold.get(key, 0) > 0:
+            if terminal:
+                self.hold[key] -= 1
+            return
+        if uuid is not None and terminal:
+            self.forwarded[key] = self.forwarded.get(key, 0) + 1
+        self.monitor(event)
 
 
 def _one_pool(indices: list[int], payloads: list[str], names: list[str], store: str | None, work_dir: Path,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import io
 import os
+import time
 import textwrap
 
 import pytest
@@ -207,3 +208,41 @@ def test_interphases_runs_the_phases_named_and_refuses_unknown_ones(monkeypatch)
         interphases.make_flow("lj")
     monkeypatch.delenv("ATOMFLOW_PHASES")
     assert [p.label for p in interphases.select_phases()] == [p.label for p in interphases.phases()]
+
+
+@job
+def dies_after_a_while(x):
+    time.sleep(1.0)  # long enough for the worker to send the part's earlier events first
+    os._exit(3)
+
+
+def test_a_part_run_again_after_its_worker_died_reports_its_finished_job_once(tmp_path):
+    """The part's first job finishes and is reported, then its worker dies; the part runs again alone (the
+    first job reused) and dies again. The first job counts once (without OncePerJob: twice, done = 3)."""
+    square = stored_square(3)
+    fatal = Flow([square, dies_after_a_while(square.output)], name="part that kills its worker")
+    al = RelaxMaker(name="relax Al", calculator="emt").make(_cell("Al", 4.08))
+    console, buffer = _quiet()
+    summary = run_flow(Flow([fatal, al]), store=str(tmp_path / "store"), console=console, workers=2)
+    assert (summary.done, summary.failed) == (2, 1), buffer.getvalue()
+
+
+def test_a_job_reported_again_by_a_rerun_part_counts_once():
+    """The rerun of a part that was running when a worker died repeats the events of jobs it had already
+    finished or failed (a race: CI once counted a failed job twice): each job reaches the monitor once, while a
+    job replaced at run time (same uuid, a second finished event in one attempt) still counts twice."""
+    from atomflow.events import RunEvent
+    from atomflow.parallel import OncePerJob
+
+    seen = []
+    reports = OncePerJob(seen.append)
+    start, fail, done = "job_started", "job_failed", "job_finished"
+    for kind, uuid in [(start, "a"), (fail, "a"), (start, "r"), (done, "r"), (start, "r"), (done, "r")]:
+        reports(0, RunEvent(kind, name=uuid, uuid=uuid))  # "r" replaced at run time: finished twice
+    reports(1, RunEvent(start, name="b", uuid="b"))  # another part, not rerun
+    reports.restart(0)
+    for kind, uuid in [(start, "a"), (fail, "a"), (start, "r"), (done, "r"), (start, "r"), (done, "r"),
+                       (start, "c"), (done, "c")]:
+        reports(0, RunEvent(kind, name=uuid, uuid=uuid))
+    assert [(e.kind, e.uuid) for e in seen] == [(start, "a"), (fail, "a"), (start, "r"), (done, "r"), (start, "r"),
+                                                 (done, "r"), (start, "b"), (start, "c"), (done, "c")]
