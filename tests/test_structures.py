@@ -253,3 +253,10 @@ def test_supercell_choice_does_not_follow_relaxation_noise():
                           clean.frac_coords)
         chosen.add(tuple(supercell_matrix(noisy, min_length=8.5, max_atoms=30).ravel()))
     assert len(chosen) == 1
+
+
+def test_supercell_of_a_disordered_cell_is_still_found():
+    """The noise removal needs one species per site; a disordered cell (ordered later, or sized before ordering)
+    gets its supercell from the real lattice as before (the first version raised AttributeError here)."""
+    disordered = Structure(Lattice.cubic(4.0), [{"Na": 0.5, "K": 0.5}], [[0, 0, 0]])
+    assert supercell_matrix(disordered, min_length=8.0).tolist() == [[2, 0, 0], [0, 2, 0], [0, 0, 2]]

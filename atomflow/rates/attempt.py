@@ -31,6 +31,7 @@ from atomflow.rates.vineyard import (
     IMAGINARY_TOL_THZ,
     count_imaginary,
     log_uncertainty,
+    unresolved_modes,
     vineyard_prefactor,
 )
 
@@ -290,8 +291,7 @@ def _noise_note(out: dict[str, Any], m_min: Modes, m_sad: Modes) -> None:
                                 f"leaves ν* uncertain by a factor {out['nu_star_uncertainty_factor']:.2f} (1σ); a "
                                 "larger displacement or a more precise calculator narrows it.")
         return
-    soft = int(np.sum(np.asarray(m_min.frequencies) ** 2 <= m_min.noise_thz2)
-               + np.sum(np.sort(m_sad.frequencies)[1:] ** 2 <= m_sad.noise_thz2))
+    soft = unresolved_modes(m_min.frequencies, m_sad.frequencies, m_min.noise_thz2, m_sad.noise_thz2)
     out["notes"].append(f"{NOTE_NOISE}: {soft} mode(s) softer than the force noise resolves ({noise:.3f} THz): "
                         "ν* is not determined to better than an order of magnitude by this Hessian; a larger "
                         "displacement or a more precise calculator is needed.")

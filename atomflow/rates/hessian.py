@@ -139,10 +139,7 @@ def normal_modes(hessian: np.ndarray, masses: np.ndarray, indices: list[int], n_
         p = np.eye(dyn.shape[0]) - t.T @ t
         dyn = p @ dyn @ p
         removed = 3
-    antisymmetric = 0.5 * (dyn - dyn.T)
-    off = ~np.eye(dyn.shape[0], dtype=bool)
-    noise = (float(np.sqrt(2.0 * np.mean(antisymmetric[off] ** 2))) * _THZ**2
-             if estimate_noise and off.any() else None)
+    noise = _eigenvalue_noise(dyn) if estimate_noise else None
     w2, v = np.linalg.eigh(0.5 * (dyn + dyn.T))
     if removed:
         # the translations are exact null vectors of the projected matrix: drop the 3 with most overlap
@@ -157,6 +154,14 @@ def normal_modes(hessian: np.ndarray, masses: np.ndarray, indices: list[int], n_
         vectors[k, indices] = vk / np.linalg.norm(vk)
     return Modes(frequencies=freqs, vectors=vectors, indices=list(indices), translations_removed=removed,
                  noise_thz2=noise)
+
+
+def _eigenvalue_noise(dyn: np.ndarray) -> float:
+    """THz²: √2 × the RMS off-diagonal element of the antisymmetric part (see :attr:`Modes.noise_thz2`)."""
+    off = ~np.eye(dyn.shape[0], dtype=bool)
+    if not off.any():
+        return 0.0  # one coordinate: nothing to compare
+    return float(np.sqrt(2.0 * np.mean((0.5 * (dyn - dyn.T))[off] ** 2))) * _THZ**2
 
 
 def hessian_modes(atoms: Atoms, *, kind: str, centre: int, cutoff: float, delta: float = DELTA,

@@ -27,23 +27,29 @@ def count_imaginary(frequencies: np.ndarray, tol: float = IMAGINARY_TOL_THZ) -> 
     return int(np.sum(np.asarray(frequencies) < -tol))
 
 
+def unresolved_modes(freq_min: np.ndarray, freq_saddle: np.ndarray, noise_min_thz2: float,
+                     noise_saddle_thz2: float) -> int:
+    """Real modes of ν*'s product (all of the minimum's, the saddle's but its lowest) whose ν² (THz²) lies within
+    the eigenvalue noise of their Hessian (:attr:`Modes.noise_thz2`)."""
+    fmin = np.asarray(freq_min, float)
+    fsad = np.sort(np.asarray(freq_saddle, float))[1:]
+    return int(np.sum(fmin**2 <= noise_min_thz2) + np.sum(fsad**2 <= noise_saddle_thz2))
+
+
 def log_uncertainty(freq_min: np.ndarray, freq_saddle: np.ndarray, noise_min_thz2: float,
                     noise_saddle_thz2: float) -> float:
     """Standard deviation of ln ν* from the Hessians' eigenvalue noise (THz², :attr:`Modes.noise_thz2`).
 
     ν* = Πν_min / Π'ν_saddle and δ ln ν_k = δ(ν_k²) / 2ν_k² for each real mode; independent errors add in
     quadrature. The saddle's lowest (imaginary) mode is not in the product. ``inf`` when a mode's ν² lies
-    within its noise (the linear estimate fails: that mode's frequency is not resolved at all).
+    within its noise (:func:`unresolved_modes`: the linear estimate fails, that frequency is not resolved).
     """
-    fmin = np.sort(np.asarray(freq_min, float))
+    if unresolved_modes(freq_min, freq_saddle, noise_min_thz2, noise_saddle_thz2):
+        return float("inf")
+    fmin = np.asarray(freq_min, float)
     fsad = np.sort(np.asarray(freq_saddle, float))[1:]
-    terms = []
-    for freqs, noise in ((fmin, noise_min_thz2), (fsad, noise_saddle_thz2)):
-        nu2 = freqs**2
-        if noise > 0 and np.any(nu2 <= noise):
-            return float("inf")
-        terms.append(noise / (2 * nu2))
-    return float(np.sqrt(np.sum(np.concatenate(terms) ** 2)))
+    terms = np.concatenate([noise_min_thz2 / (2 * fmin**2), noise_saddle_thz2 / (2 * fsad**2)])
+    return float(np.sqrt(np.sum(terms**2)))
 
 
 @dataclass

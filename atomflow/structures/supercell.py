@@ -147,10 +147,10 @@ def _noise_free(structure: Structure) -> Structure:
     """
     import spglib
 
-    cell = (structure.lattice.matrix, structure.frac_coords, [site.specie.Z for site in structure])
-    try:
+    try:  # a disordered site has no single species (AttributeError); spglib raises on some inputs
+        cell = (structure.lattice.matrix, structure.frac_coords, [site.specie.Z for site in structure])
         data = spglib.get_symmetry_dataset(cell, symprec=NOISE_SYMPREC)
-    except Exception:  # spglib raises on some inputs instead of returning None
+    except Exception:
         data = None
     if data is None:
         return structure
