@@ -255,7 +255,11 @@ def run_parts(flow: Any, store: str | None, work_dir: Path, monitor: Any, worker
     payloads = [json.dumps(p.jobs, cls=MontyEncoder) for p in parts]
     names = [p.name for p in parts]
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: no forked torch or SQLite state
-    events = context.Queue()
+    # SimpleQueue: a worker's put writes the pipe itself, under the queue's lock, and returns when done. A Queue
+    # hands the write to a feeder thread; a worker that died (os._exit, a kill) while that thread held the shared
+    # write lock left it held, and every other worker then hung at exit (CI on 671e20a: the dead-worker test
+    # waited in the pool's shutdown, a worker's feeder blocked in the lock's acquire).
+    events = context.SimpleQueue()
     ended: set[int] = set()
     seen: set[int] = set()  # parts that sent at least one event (they started running)
     lock = threading.Condition()
@@ -312,11 +316,7 @@ def run_parts(flow: Any, store: str | None, work_dir: Path, monitor: Any, worker
     finally:
         events.put(("stop", None, None))
         reader.join(timeout=30)
-        # Without this the interpreter can hang at exit: multiprocessing's exit hook joins the queue's feeder
-        # thread, which waits for a pipe that a dead worker may have left mid-message (seen after the
-        # dead-worker test: pytest printed its summary and never exited). Nothing is read after this point.
-        events.close()
-        events.cancel_join_thread()
+        events.close()  # no feeder thread to join at exit (a SimpleQueue has none)
     for failure in sorted(lost, key=lambda f: f.index):
         monitor(RunEvent("job_failed", name=failure.name, error=failure.error))
     return sorted(lost, key=lambda f: f.index)

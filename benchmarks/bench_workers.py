@@ -63,8 +63,8 @@ def run(workers: int, calculator: str, phases: str, folder: Path) -> dict:
         sys.exit(f"{' '.join(command)} failed (exit {result.returncode}):\n{result.stdout[-3000:]}\n"
                  f"{result.stderr[-3000:]}")
     done, failed, computed, reused = map(int, found.groups())
-    return {"workers": workers, "wall": wall, "cpu": cpu, "cores_busy": cpu / wall, "jobs": done, "failed": failed, "computed": computed,
-            "reused": reused, "store": str(store), "log": result.stdout}
+    return {"workers": workers, "wall": wall, "cpu": cpu, "cores_busy": cpu / wall, "jobs": done, "failed": failed,
+            "computed": computed, "reused": reused, "store": str(store), "log": result.stdout}
 
 
 def stored_numbers(store: str) -> dict[tuple, tuple[str, list[float]]]:
