@@ -8,8 +8,12 @@ given structure as before). In the flow a seeded relaxation is three ordinary jo
 
 1. the seed's relaxation of the start (a plain keyed RelaxMaker job with the seed calculator, the same
    run settings; reused from any ML study that relaxed the same structure);
-2. a DFT single point of the unseeded start (a plain keyed StaticMaker job): the guard's reference;
-3. the DFT relaxation from the seed's geometry, with the DFT run settings unchanged (``fmax`` …), keyed by
+2. a DFT single point of the unseeded start (a plain keyed StaticMaker job): the guard's reference —
+   skipped when the seed moved nothing (e.g. a strained rock-salt cell: every atom on an inversion
+   centre), since (3) then starts at the start itself and its first energy is that reference;
+3. the DFT relaxation from the seed's geometry — and, for ions in a fixed cell with an optimizer that takes
+   one, from the seed's Hessian as its starting Hessian (:mod:`atomflow.seed_hessian`; not on VASP, whose
+   optimisers take none) — with the DFT run settings unchanged (``fmax`` …), keyed by
    the unseeded start + calculator + settings + the seed (so a seeded and an unseeded result never stand
    for each other), which applies the guard (:func:`guard_flags`) to its own result.
 
@@ -29,7 +33,7 @@ result is flagged when either
   atom fell into the vacancy, or an NEB end point turned into the other one.
 
 Both tests are sufficient, not necessary (a seed may still reach another minimum that passes both); they
-cost one DFT single point per relaxation. A flagged document is stored and shown with its flag, never cited
+cost one DFT single point per relaxation whose geometry the seed changed. A flagged document is stored and shown with its flag, never cited
 as a plain number (:func:`atomflow.properties.trusted`).
 """
 
@@ -117,13 +121,17 @@ class SeedCheck(BaseModel):
                                     "(start taken in the final cell), Å.")
     displacement_limit: float = Field(description="Half the shortest interatomic distance of the start, Å.")
     energy_tol: float = Field(default=GUARD_ENERGY_TOL, description="Tolerance of the energy test, eV.")
+    curvature_calls: int | None = Field(default=None, description="Seed calls of the seed's Hessian that "
+                                        "started the DFT optimizer (atomflow.seed_hessian); None: "
+                                        "seeded by geometry only.")
     flags: list[str] = Field(default_factory=list, description="Why the seeded result may be another "
                              "minimum.")
 
 
 def guard_flags(start_cart: np.ndarray, start_cell: np.ndarray, final_cart: np.ndarray,
                 final_cell: np.ndarray, start_energy: float, seeded_energy: float, *, seed: str = "the seed",
-                seed_energy: float | None = None, energy_tol: float = GUARD_ENERGY_TOL) -> SeedCheck:
+                seed_energy: float | None = None, energy_tol: float = GUARD_ENERGY_TOL,
+                curvature_calls: int | None = None) -> SeedCheck:
     """The guard's two tests on plain numbers (positions Å, cell rows Å, energies eV; same atom order)."""
     start_cart, final_cart = np.asarray(start_cart, float), np.asarray(final_cart, float)
     start_cell, final_cell = np.asarray(start_cell, float), np.asarray(final_cell, float)
@@ -146,7 +154,7 @@ def guard_flags(start_cart: np.ndarray, start_cell: np.ndarray, final_cart: np.n
                      "(another minimum than the unseeded start's)")
     return SeedCheck(seed=seed, seed_energy=seed_energy, start_energy=float(start_energy),
                      seeded_energy=float(seeded_energy), max_displacement=max_disp, displacement_limit=limit,
-                     energy_tol=energy_tol, flags=flags)
+                     energy_tol=energy_tol, curvature_calls=curvature_calls, flags=flags)
 
 
 def _shortest_distance(cart: np.ndarray, cell: np.ndarray) -> float:

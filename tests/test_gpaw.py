@@ -113,6 +113,7 @@ def test_seeded_relaxation_with_gpaw_starts_from_sevennet_geometry(tmp_path, mon
     assert dft.provenance.settings["seed"]["calculator"]["name"] == "sevennet"
     assert dft.seed_check.start_energy == pytest.approx(static.energy) and dft.energy < static.energy
     assert dft.flags == []
+    assert dft.seed_check.curvature_calls == 12  # SevenNet-0's Hessian (6N calls) started GPAW's BFGS
 
 
 def test_seeded_neb_with_gpaw_starts_from_the_seed_band_and_climbs(tmp_path, monkeypatch):
@@ -157,3 +158,6 @@ def test_seeded_neb_with_gpaw_starts_from_the_seed_band_and_climbs(tmp_path, mon
     assert np.allclose(started[1].positions, ml_images[1].cart_coords, atol=1e-6)  # the seed's converged image
     idpp_middle = 0.5 * (initial.positions + final.positions)
     assert not np.allclose(started[1].positions, idpp_middle, atol=0.02)  # … not a fresh interpolation
+    hessians = decode((run_dir / "input.json").read_text())["kwargs"]["image_hessians"]  # into the subprocess
+    assert len(hessians) == 1 and np.shape(hessians[0]) == (15, 15)
+    assert np.linalg.eigvalsh(hessians[0]).min() > 0  # positive definite, as BFGS / L-BFGS need

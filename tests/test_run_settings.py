@@ -59,8 +59,9 @@ def test_the_settings_object_is_what_the_run_used_and_what_the_document_records(
 
 def test_neb_run_arguments_are_exactly_run_nebs_keywords():
     keywords = {name for name, p in inspect.signature(run_neb).parameters.items() if p.kind == p.KEYWORD_ONLY}
-    # ``band`` is the starting geometry of a seeded band (atomflow.seeding), an input like the end points
-    assert set(NEBSettings().run_kwargs()) == keywords - {"band"}
+    # ``band`` is the starting geometry of a seeded band (atomflow.seeding), an input like the end points, and
+    # ``image_hessians`` its seed's curvature (atomflow.seed_hessian)
+    assert set(NEBSettings().run_kwargs()) == keywords - {"band", "image_hessians"}
     # the end-point fields shape the key, not the band run
     assert {"species", "endpoint_fmax", "supercell_min_length"} <= set(NEBSettings().key_dict())
 

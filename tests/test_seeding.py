@@ -248,6 +248,41 @@ def test_make_on_a_seeded_maker_becomes_the_seeded_jobs():
     assert {"relax [seed lj(epsilon=0.2, sigma=2.3)]", "relax [unseeded start, guard]"} <= names
 
 
+def test_the_seed_hessian_starts_an_ion_relaxation_but_not_a_cell_relaxation():
+    """ASE-driven DFT (toy_dft: EMT declared DFT) relaxing ions in a fixed cell starts from the seed's Hessian
+    (atomflow.seed_hessian), recorded in the guard and the seed key; a cell relaxation is seeded by geometry."""
+    from atomflow.seed_hessian import HESSIAN_DELTA
+
+    cell, _, _ = cu_vacancy_cell()
+    ions = relax_step(RelaxMaker(calculator="toy_dft", seed=LJ_SEED, relax_cell=False), cell)
+    dft = output(run(ions), ions.jobs[-1])
+    assert dft.seed_check.curvature_calls == 6 * len(cell)
+    assert dft.provenance.settings["seed"]["curvature"]["delta"] == HESSIAN_DELTA
+    assert dft.converged and dft.max_force < dft.fmax and dft.flags == []
+    whole = relax_step(RelaxMaker(calculator="toy_dft", seed=LJ_SEED, relax_cell=True), cu_cell())
+    doc = output(run(whole), whole.jobs[-1])
+    assert doc.seed_check.curvature_calls is None and "curvature" not in doc.provenance.settings["seed"]
+
+
+def test_the_guard_single_point_is_skipped_when_the_seed_moved_nothing():
+    """Strained fcc Cu (a = 3.70 Å, EMT's is 3.59): every atom sits on an inversion centre, so the seed moves
+    nothing and the DFT relaxation starts at the start itself — its first energy is the guard's reference,
+    and no separate single point is computed (a seeded elastic tensor of rock salt costs what an unseeded
+    one does)."""
+    from atomflow.jobs import StaticMaker
+
+    strained = AseAtomsAdaptor.get_structure(bulk("Cu", "fcc", a=3.70, cubic=True))
+    step = relax_step(RelaxMaker(calculator="toy_dft", seed=LJ_SEED, relax_cell=False), strained)
+    store = run(step)
+    ml_job, start_job, dft_job = step.jobs
+    assert output(store, ml_job).n_steps == 0  # the seed took no step
+    assert store.get_output(start_job.uuid) is None  # the guard's single point was skipped
+    dft = output(store, dft_job)
+    reference = output(run(Flow([j := StaticMaker(calculator="toy_dft").make(strained)])), j)
+    assert dft.seed_check.start_energy == pytest.approx(reference.energy, abs=1e-10)
+    assert dft.flags == [] and dft.converged
+
+
 # --- the guard in flows ---------------------------------------------------------------------------------
 
 def test_guard_flags_a_seed_that_moves_a_neighbour_into_the_vacancy():
@@ -318,3 +353,7 @@ def test_seeded_band_starts_from_the_seed_band_and_climbs_at_once():
     assert [s["climb"] for s in doc.stages] == [True]  # climbing from the first step
     assert doc.converged and doc.fmax == 0.03 and max(doc.image_max_forces) < 0.03
     assert doc.provenance.settings["seed"]["calculator"]["name"] == "lj" and doc.flags == []
+    # the DFT band's optimizer started from the seed band's Hessians (3 images × (6N + 1) seed calls)
+    assert doc.provenance.settings["seed"]["curvature"]["floor"] > 0
+    (dft_band,) = store.query({"name": "neb Cu hop"}, properties=["uuid"])
+    assert store.get_output(dft_band["uuid"])["seed_curvature_calls"] == 3 * (6 * len(initial) + 1)

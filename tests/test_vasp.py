@@ -277,3 +277,5 @@ def test_seeded_migration_with_vasp_writes_the_seed_band_into_the_image_folders(
         {"name": {"$regex": r"^relax initial [^\[]*$"}}, properties=["uuid"])]
     assert np.allclose(poscars[0].cart_coords, dft_initial.structure.cart_coords, atol=1e-6)
     assert dft_initial.provenance.calculator["name"] == "vasp" and dft_initial.seed_check is not None
+    # VASP optimises itself (IBRION 2, VTST): seeded by geometry only, no seed Hessian is computed or recorded
+    assert dft_initial.seed_check.curvature_calls is None and "curvature" not in doc.provenance.settings["seed"]

@@ -11,7 +11,7 @@ a model file inside :func:`deferred_model_checks` (the jobs check there).
 
 Each backend is one module in :mod:`atomflow.calculators.backends`; domain code asks about a spec's
 backend through :func:`can_batch`, :func:`batch_pays`, :func:`batch_evaluator`, :func:`formal_charges`,
-:func:`driver` and :func:`is_dft`, never through the backend table.
+:func:`driver`, :func:`uses_ase_optimizers` and :func:`is_dft`, never through the backend table.
 """
 
 from atomflow.calculators.backend import BACKENDS, Backend, register, unregister
@@ -33,6 +33,7 @@ from atomflow.calculators.registry import (
     get_calculator,
     is_dft,
     supported_elements,
+    uses_ase_optimizers,
 )
 
 # Registering the backends (import order = listing order).
@@ -60,4 +61,5 @@ __all__ = [
     "register",
     "supported_elements",
     "unregister",
+    "uses_ase_optimizers",
 ]

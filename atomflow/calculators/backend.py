@@ -86,6 +86,10 @@ class Backend:
     #: atomflow.jobs.ase_run.relax / atomflow.neb.run.run_neb plus ``ase_driver=``, the ASE driver of
     #: that task (GPAW runs it in an MPI subprocess); tasks not named here are driven by ASE's optimizers
     drivers: Mapping[str, Callable[..., Any]] = field(default_factory=dict)
+    #: whether relaxations and NEB bands run ASE's optimizers (in this process or in a driver's subprocess,
+    #: as GPAW's): only then can a seed's Hessian start them (atomflow.seed_hessian); False for a program
+    #: that optimises itself (VASP)
+    ase_optimizers: bool = True
     #: builds a batch evaluator from a calculator of this backend (None from it: this model cannot batch);
     #: None here: the backend evaluates one structure per call
     batch_evaluator: Callable[["Calculator"], BatchEvaluator | None] | None = None

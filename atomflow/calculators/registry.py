@@ -272,6 +272,11 @@ def driver(spec: CalculatorSpec | str, task: str) -> Callable | None:
     return get_backend(CalculatorSpec.parse(spec).name).drivers.get(task)
 
 
+def uses_ase_optimizers(spec: CalculatorSpec | str) -> bool:
+    """Whether the spec's relaxations and bands run ASE's optimizers (so they can take a starting Hessian)."""
+    return get_backend(CalculatorSpec.parse(spec).name).ase_optimizers
+
+
 def can_batch(spec: CalculatorSpec | str) -> bool:
     """Whether the spec's backend can evaluate many structures in one model call (no model is loaded)."""
     return get_backend(CalculatorSpec.parse(spec).name).batch_evaluator is not None

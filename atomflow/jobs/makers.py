@@ -5,15 +5,17 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 from jobflow import Flow, Job, JobConfig, Maker, Response, job
 from pymatgen.core import Structure
 
 from atomflow import validation as check
-from atomflow.calculators import CalculatorSpec, check_structure
+from atomflow.calculators import CalculatorSpec, check_structure, uses_ase_optimizers
 from atomflow.documents import Provenance, RelaxDocument
-from atomflow.jobs.ase_run import RunResult, relax
+from atomflow.jobs.ase_run import RunResult, relax, to_atoms
 from atomflow.reuse import cache_key, reuse_key_hook, reuse_or_compute
 from atomflow.run_settings import PAPER_FMAX, RELAX_MAX_STEPS, RELAX_OPTIMIZER, RelaxSettings
+from atomflow.seed_hessian import HESSIAN_OPTIMIZERS, curvature_settings, relaxation_hessian
 from atomflow.seeding import AUTO, check_seed_structure, guard_flags, resolve_seed, seed_key
 from atomflow.settings import get_settings
 
@@ -125,13 +127,30 @@ class RelaxMaker(Maker):
 
     def _seed_key(self) -> dict[str, Any]:
         seed = CalculatorSpec.parse(self.seed)
-        return seed_key(seed, self.run_settings.key_dict())
+        key = seed_key(seed, self.run_settings.key_dict())
+        if self._seed_curvature:
+            key["curvature"] = curvature_settings()
+        return key
+
+    @property
+    def _seed_curvature(self) -> bool:
+        """Whether the seed's Hessian starts the DFT optimizer (atomflow.seed_hessian): ions in a fixed cell,
+        a quasi-Newton optimizer, a backend that runs ASE's optimizers (not VASP)."""
+        return (self.relax_ions and not self.relax_cell and self.optimizer in HESSIAN_OPTIMIZERS
+                and uses_ase_optimizers(self.spec))
 
     @job(config=JobConfig(expose_store=True))
-    def make(self, structure: Structure, seeded: dict[str, Any] | None = None) -> RelaxDocument:
+    def make(self, structure: Structure, seeded: dict[str, Any] | None = None,
+             unless_at: Structure | None = None) -> RelaxDocument | None:
         """Relax ``structure``. ``seeded`` (built by :func:`relax_step`): ``structure`` is the seed's relaxed
-        geometry and ``seeded`` holds the unseeded ``start``, its DFT ``start_energy`` and the seed's
-        ``seed_energy``; the result then carries the guard (:func:`atomflow.seeding.guard_flags`)."""
+        geometry and ``seeded`` holds the unseeded ``start``, the guard's single point of it (``start_doc``;
+        None when it was skipped) and the seed's ``seed_energy``; the result then carries the guard
+        (:func:`atomflow.seeding.guard_flags`). ``unless_at`` (the guard's single point): when ``structure``
+        is at that geometry — the seed moved nothing, e.g. a strained rock-salt cell, whose atoms sit on
+        inversion centres — nothing is computed and the output is None: the seeded DFT relaxation then
+        starts at the start itself, and its own first energy is the guard's reference."""
+        if unless_at is not None and same_geometry(structure, unless_at):
+            return None
         spec = self.spec
         check_structure(spec, structure)
         if seeded is None and self.seed_spec is not None:
@@ -143,15 +162,19 @@ class RelaxMaker(Maker):
             settings = {**settings, "seed": self._seed_key()}
 
         def compute() -> RelaxDocument:
-            result = relax(structure, spec, **run.run_kwargs())
+            kwargs, curvature_calls = run.run_kwargs(), None
+            if seeded is not None and self._seed_curvature:
+                kwargs["initial_hessian"], curvature_calls = relaxation_hessian(
+                    to_atoms(structure), CalculatorSpec.parse(self.seed))
+            result = relax(structure, spec, **kwargs)
             doc = relax_document(result, structure, spec, relax_cell=run.relax_cell, fmax=run.fmax,
                                  settings=settings, label=self.label, stand_in=self.stand_in)
             if seeded is not None:
                 start = seeded["start"]
                 guard = guard_flags(start.cart_coords, start.lattice.matrix, doc.structure.cart_coords,
-                                    doc.structure.lattice.matrix, seeded["start_energy"], doc.energy,
+                                    doc.structure.lattice.matrix, _start_energy(seeded, result), doc.energy,
                                     seed=CalculatorSpec.parse(self.seed).label,
-                                    seed_energy=seeded.get("seed_energy"))
+                                    seed_energy=seeded.get("seed_energy"), curvature_calls=curvature_calls)
                 doc.seed_check = guard
                 doc.flags = [*doc.flags, *guard.flags]
             return doc
@@ -159,12 +182,32 @@ class RelaxMaker(Maker):
         return reuse_or_compute(self.reuse_key(structure, seeded), compute)
 
 
+def same_geometry(a: Structure, b: Structure, tol: float = 1e-8) -> bool:
+    """Whether two structures are the same atoms at the same positions in the same cell (Å)."""
+    return (len(a) == len(b) and [x.species_string for x in a] == [x.species_string for x in b]
+            and np.allclose(a.lattice.matrix, b.lattice.matrix, atol=tol, rtol=0)
+            and np.allclose(a.cart_coords, b.cart_coords, atol=tol, rtol=0))
+
+
+def _start_energy(seeded: dict[str, Any], result: RunResult) -> float:
+    """The guard's reference: the DFT energy of the unseeded start — its single point, or, when that was
+    skipped (the seed moved nothing: this run started at the start), this run's first energy."""
+    doc = seeded.get("start_doc")
+    if doc is not None:
+        return float(doc["energy"] if isinstance(doc, dict) else doc.energy)
+    if "start_energy" in seeded:  # graphs built before the single point could be skipped
+        return float(seeded["start_energy"])
+    return float(result.energies[0] if result.energies else result.energy)
+
+
 @reuse_key_hook(RelaxMaker.make)
-def _relax_submission_key(maker: RelaxMaker, structure: Structure, seeded: dict[str, Any] | None = None
-                          ) -> str | None:
+def _relax_submission_key(maker: RelaxMaker, structure: Structure, seeded: dict[str, Any] | None = None,
+                          unless_at: Structure | None = None) -> str | None:
     # calculator None is read from the settings of the machine the job runs on: not known at submission
     if maker.calculator is None:
         return None
+    if unless_at is not None:
+        return None  # the guard's single point: skipped or not by the seed's result, known only at run time
     if seeded is None and maker.seed_spec is not None:
         return None  # becomes the seeded jobs when it runs; they are keyed themselves
     return maker.reuse_key(structure, seeded)
@@ -185,8 +228,9 @@ def relax_step(maker: RelaxMaker, structure: Structure, *, name: str | None = No
 
     Seeded (:attr:`RelaxMaker.seed_spec`; :mod:`atomflow.seeding`): (1) the seed relaxes ``structure`` (an
     ordinary RelaxMaker job with the seed calculator and the same run settings), (2) a DFT single point of
-    ``structure`` (StaticMaker), (3) DFT relaxes from (1)'s geometry with the Maker's own settings and checks
-    the result against (2) and ``structure``. Returns a Flow whose output is (3)'s RelaxDocument; the seed's
+    ``structure`` (StaticMaker; skipped, output None, when (1) moved nothing), (3) DFT relaxes from (1)'s
+    geometry with the Maker's own settings — from the seed's Hessian too where the optimizer takes one
+    (:mod:`atomflow.seed_hessian`) — and checks the result against (2) and ``structure``. Returns a Flow whose output is (3)'s RelaxDocument; the seed's
     elements are checked here, before any job. Unseeded: the Maker's job, unchanged. ``name`` names the
     job (or the DFT job, and the others after it).
     """
@@ -201,9 +245,9 @@ def relax_step(maker: RelaxMaker, structure: Structure, *, name: str | None = No
         check_seed_structure(seed, structure)
     ml = replace(maker, calculator=seed, seed=None, name=f"{name} [seed {seed.label}]").make(structure)
     start = StaticMaker(name=f"{name} [unseeded start, guard]", calculator=maker.spec, label=maker.label,
-                        stand_in=maker.stand_in).make(structure)
+                        stand_in=maker.stand_in).make(structure, unless_at=ml.output.structure)
     dft = replace(maker, seed=seed).make(ml.output.structure, seeded={
-        "start": structure, "start_energy": start.output.energy, "seed_energy": ml.output.energy})
+        "start": structure, "start_doc": start.output, "seed_energy": ml.output.energy})
     dft.name = name
     return Flow([ml, start, dft], output=dft.output, name=name)
 

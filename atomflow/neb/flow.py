@@ -21,7 +21,7 @@ from pymatgen.core import Structure
 from pymatgen.io.ase import AseAtomsAdaptor
 
 from atomflow import validation as check
-from atomflow.calculators import CalculatorSpec, check_structure
+from atomflow.calculators import CalculatorSpec, check_structure, uses_ase_optimizers
 from atomflow.documents import Provenance
 from atomflow.errors import InputError
 from atomflow.jobs.makers import RelaxMaker, relax_step
@@ -56,6 +56,7 @@ from atomflow.run_settings import (
     NEBSettings,
     RelaxSettings,
 )
+from atomflow.seed_hessian import HESSIAN_OPTIMIZERS, band_hessians, curvature_settings
 from atomflow.seeding import AUTO, resolve_seed, seed_key
 from atomflow.settings import get_settings
 from atomflow.structures.supercell import supercell_matrix
@@ -273,6 +274,8 @@ class MigrationMaker(Maker):
             jobs.append(seed_neb)
             # … then DFT from that band between the DFT end points, climbing from the first step
             seeding = seed_key(seed, settings.key_dict())
+            if settings.optimizer in HESSIAN_OPTIMIZERS and uses_ase_optimizers(spec):
+                seeding["curvature"] = curvature_settings()  # the seed band's Hessians start DFT's optimizer
             neb = run_ci_neb(relax_initial.output.structure, relax_final.output.structure, spec, settings,
                              band=seed_neb.output.image_structures, seed=seeding)
             for end, r in zip(ends, (relax_initial, relax_final)):
@@ -364,7 +367,7 @@ def run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec,
     """
     settings = _neb_settings(settings)
     key = ci_neb_key(initial, final, calculator, settings, band, seed)
-    return reuse_or_compute(key, lambda: _run_ci_neb(initial, final, calculator, settings, band))
+    return reuse_or_compute(key, lambda: _run_ci_neb(initial, final, calculator, settings, band, seed))
 
 
 @reuse_key_hook(run_ci_neb)
@@ -380,10 +383,15 @@ def ci_neb_key(initial: Structure, final: Structure, calculator: CalculatorSpec,
 
 
 def _run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec, settings: NEBSettings,
-                band: list[Structure] | None = None) -> dict[str, Any]:
+                band: list[Structure] | None = None, seed: dict[str, Any] | None = None) -> dict[str, Any]:
     kwargs = settings.run_kwargs()
+    curvature_calls = None
     if band is not None:
         kwargs["preconverge_fmax"] = None  # climbing from the start (the seed's band is converged)
+        if seed is not None and "curvature" in seed:
+            images = [AseAtomsAdaptor.get_atoms(s) if isinstance(s, Structure) else s for s in band]
+            kwargs["image_hessians"], curvature_calls = band_hessians(
+                images, CalculatorSpec.model_validate(seed["calculator"]), settings.spring_constant)
     result = run_neb(initial, final, calculator, band=band, **kwargs)
     return {
         "energies": [float(e) for e in result.energies],
@@ -395,6 +403,7 @@ def _run_ci_neb(initial: Structure, final: Structure, calculator: CalculatorSpec
         "wall_time": result.wall_time,
         "stages": result.stages,
         "image_structures": [AseAtomsAdaptor.get_structure(image) for image in result.images],
+        "seed_curvature_calls": curvature_calls,
     }
 
 

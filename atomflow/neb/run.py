@@ -40,6 +40,7 @@ from atomflow.calculators.results import CallCounter, NEBRun
 from atomflow.errors import InputError
 from atomflow.neb.batched import attach_batched, check_batched
 from atomflow.neb.optimizers import GuardedLBFGS
+from atomflow.seed_hessian import start_optimizer
 from atomflow.run_settings import (
     NEB_INTERPOLATION,
     NEB_MAX_STEPS,
@@ -104,6 +105,7 @@ def run_neb(
     interpolation: str = NEB_INTERPOLATION,
     batched: bool | None = None,
     band: list[Structure | Atoms] | None = None,
+    image_hessians: list[np.ndarray] | None = None,
 ) -> NEBRun:
     """Relax a band between two relaxed end points until every image force is below ``fmax`` (eV/Å).
 
@@ -115,7 +117,9 @@ def run_neb(
     ``batched`` (ASE-driven runs only; external drivers ignore it): see :func:`run_neb_with_ase`.
     ``band``: the starting band instead of the interpolation (n_images + 2 structures, end points included;
     its end points are replaced by ``initial`` and ``final``), e.g. a band another calculator converged
-    (ML-seeded DFT, :mod:`atomflow.seeding`).
+    (ML-seeded DFT, :mod:`atomflow.seeding`). ``image_hessians``: one starting Hessian per inner image for
+    the optimizer (BFGS or the L-BFGS family; :func:`atomflow.seed_hessian.band_hessians`), passed to a
+    driver only when given (only backends whose bands run ASE's optimizers take it).
     """
     check_neb_settings(n_images=n_images, spring_constant=spring_constant, fmax=fmax, max_steps=max_steps,
                        optimizer=optimizer, method=method, preconverge_fmax=preconverge_fmax)
@@ -126,6 +130,8 @@ def run_neb(
                "method": method, "interpolation": interpolation}
     if band is not None:  # only when given: a driver without it keeps working for the unseeded runs
         options["band"] = starting_band(initial, final, band, n_images)
+    if image_hessians is not None:
+        options["image_hessians"] = _checked_hessians(image_hessians, n_images, optimizer)
     program = driver(spec, "neb")
     if program is not None:
         return program(initial, final, spec, **options, ase_driver=run_neb_with_ase)
@@ -148,6 +154,17 @@ def starting_band(initial: Structure | Atoms, final: Structure | Atoms, band: li
     return images
 
 
+def _checked_hessians(hessians: list[np.ndarray], n_images: int, optimizer: str) -> list[np.ndarray]:
+    from atomflow.seed_hessian import HESSIAN_OPTIMIZERS
+
+    if optimizer not in HESSIAN_OPTIMIZERS:
+        raise InputError(f"The NEB optimizer {optimizer} takes no starting Hessian; use one of "
+                         f"{', '.join(HESSIAN_OPTIMIZERS)}, or no image Hessians.")
+    if len(hessians) != n_images:
+        raise InputError(f"{len(hessians)} image Hessians for {n_images} inner images.")
+    return [np.asarray(h, float) for h in hessians]
+
+
 def run_neb_with_ase(
     initial: Structure | Atoms,
     final: Structure | Atoms,
@@ -164,6 +181,7 @@ def run_neb_with_ase(
     interpolation: str = NEB_INTERPOLATION,
     batched: bool | None = None,
     band: list[Structure | Atoms] | None = None,
+    image_hessians: list[np.ndarray] | None = None,
 ) -> NEBRun:
     """:func:`run_neb` with ase.mep's NEB and an ASE optimizer on the spec's ASE calculators.
 
@@ -198,6 +216,8 @@ def run_neb_with_ase(
         band.climb = climbing
         calls_before = sum(c.n for c in counters)
         opt = NEB_OPTIMIZERS[optimizer](band, logfile=None)
+        if image_hessians is not None:
+            start_optimizer(opt, _checked_hessians(image_hessians, n_images, optimizer))
         opt.attach(_progress_reporter(band, n_images, climbing, target), interval=5)
         converged = bool(opt.run(fmax=target, steps=steps_left))
         taken = int(opt.nsteps)

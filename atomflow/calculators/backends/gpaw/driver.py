@@ -68,7 +68,7 @@ class GpawRunError(AtomflowError, RuntimeError):
 def relax(structure: Structure | Atoms, spec: CalculatorSpec | str, *, relax_cell: bool = False,
           relax_ions: bool = True, fmax: float = PAPER_FMAX, max_steps: int = RELAX_MAX_STEPS, optimizer: str = "BFGS",
           hydrostatic_only: bool = False, stress_tol: float = 1e-4,
-          ase_driver: Callable[..., RunResult]) -> RunResult:
+          ase_driver: Callable[..., RunResult], initial_hessian: np.ndarray | None = None) -> RunResult:
     """:func:`atomflow.jobs.ase_run.relax` with GPAW, in the ``gpaw_cmd`` subprocess (see the module).
 
     ``ase_driver``: ASE's relaxation (:func:`atomflow.jobs.ase_run.relax_with_ase`), run with GPAW.
@@ -78,6 +78,8 @@ def relax(structure: Structure | Atoms, spec: CalculatorSpec | str, *, relax_cel
     cell_relax_mode(spec)
     kwargs = {"relax_cell": relax_cell, "relax_ions": relax_ions, "fmax": fmax, "max_steps": max_steps,
               "optimizer": optimizer, "hydrostatic_only": hydrostatic_only, "stress_tol": stress_tol}
+    if initial_hessian is not None:  # the seed's curvature (atomflow.seed_hessian): ASE's optimizer takes it
+        kwargs["initial_hessian"] = np.asarray(initial_hessian, float)
     atoms = to_atoms(structure)
     if not get_settings().gpaw_cmd.strip():
         return relax_here(atoms, spec, ase_driver, **kwargs)

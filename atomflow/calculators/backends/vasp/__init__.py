@@ -110,5 +110,6 @@ register(
         provenance=_vasp_provenance,
         dft=True,
         drivers={"relax": _relax, "neb": _run_neb},
+        ase_optimizers=False,  # IBRION 2 and VTST's FIRE: no starting Hessian (seeded by geometry only)
     )
 )
