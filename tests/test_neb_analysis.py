@@ -15,9 +15,11 @@ from atomflow.neb.analysis import (
     FLAG_HIGHEST_AT_ENDPOINT,
     FLAG_INTERMEDIATE_MINIMUM,
     FLAG_NOT_CONVERGED,
+    FLAG_OFF_PATH,
     analyse_path,
     barriers,
     energy_spline,
+    hop_progress,
     intermediate_minima,
     reaction_coordinate,
 )
@@ -192,6 +194,26 @@ def test_collapsed_endpoints_are_flagged():
     assert a.rms_endpoint_displacement > 0.1 and FLAG_COLLAPSED in a.flags
     hop = band_positions(n_images=3)
     assert FLAG_COLLAPSED not in analyse_path(e, hop, CELL, moving_index=0).flags
+
+
+def test_a_band_whose_moving_atom_overshoots_or_turns_back_is_another_mechanism():
+    """The moving atom must go from its site to the vacancy: progress 0 → 1 along the hop. The case seen
+    (OpenKIM MEAM, bcc Na): the atom 28 % past its final site in the band, a 0.6 meV "barrier"."""
+    e = tilted_sine(n_images=5, height=0.001, tilt=0.0)
+    clean = band_positions()
+    assert hop_progress(clean, CELL, 0) == pytest.approx(np.linspace(0, 1, 7), abs=1e-12)
+    assert FLAG_OFF_PATH not in analyse_path(e, clean, CELL, moving_index=0).flags
+    over = clean.copy()
+    over[1:-1, 0] = clean[0, 0] + np.array([1.1, 1.28, 1.21, 1.14, 1.07])[:, None] * [2.5, 0.0, 0.0]
+    a = analyse_path(e, over, CELL, moving_index=0)
+    assert FLAG_OFF_PATH in a.flags and "another mechanism" in " ".join(a.notes)
+    back = clean.copy()
+    back[3, 0] = clean[1, 0]  # the middle image back at 1/6 of the hop, after 2/6 one image earlier
+    assert FLAG_OFF_PATH in analyse_path(e, back, CELL, moving_index=0).flags
+    # a curved hop (around an obstacle: 0.8 Å sideways at the middle) still advances monotonically
+    curved = clean.copy()
+    curved[:, 0, 1] += 0.8 * np.sin(np.pi * np.linspace(0, 1, 7))
+    assert FLAG_OFF_PATH not in analyse_path(e, curved, CELL, moving_index=0).flags
 
 
 def test_mismatched_endpoints_are_flagged_not_raised():
