@@ -11,7 +11,8 @@ given structure as before). In the flow a seeded relaxation is three ordinary jo
 2. a DFT single point of the unseeded start (a plain keyed StaticMaker job): the guard's reference —
    skipped when the seed moved nothing (e.g. a strained rock-salt cell: every atom on an inversion
    centre), since (3) then starts at the start itself and its first energy is that reference;
-3. the DFT relaxation from the seed's geometry — and, for ions in a fixed cell with an optimizer that takes
+3. the DFT relaxation from the seed's geometry (its symmetry made exact when the start has it:
+   :func:`keep_start_symmetry`) — and, for ions in a fixed cell with an optimizer that takes
    one, from the seed's Hessian as its starting Hessian (:mod:`atomflow.seed_hessian`; not on VASP, whose
    optimisers take none) — with the DFT run settings unchanged (``fmax`` …), keyed by
    the unseeded start + calculator + settings + the seed (so a seeded and an unseeded result never stand
@@ -53,6 +54,11 @@ DEFAULT_SEED = "sevennet"
 #: eV, tolerance of the guard's energy test: well above SCF noise of a total energy (≈ 1e-5 eV at EDIFF
 #: 1e-6), well below any difference between two minima worth reporting.
 GUARD_ENERGY_TOL = 1e-3
+#: Å, spglib tolerance at which the seed's relaxed geometry is symmetrised before DFT (keep_start_symmetry):
+#: far above a float32 seed's noise (~1e-8 Å), far below any physical distortion a relaxation reports.
+SEED_SYMPREC = 1e-4
+#: Å, tolerance of the start's own symmetry, which the symmetrised seed geometry may not exceed.
+START_SYMPREC = 1e-5
 #: The seed field's default: the seed DEFAULT_SEED for a DFT calculator, none otherwise.
 AUTO = "auto"
 
@@ -102,6 +108,32 @@ def check_seed_structure(seed: CalculatorSpec, structure: Any) -> None:
                               f"{hint}, or seed=None to start DFT from the given structure.") from None
 
 
+def keep_start_symmetry(seed_geometry: Any, start: Any, symprec: float = SEED_SYMPREC) -> tuple[Any, bool]:
+    """(geometry, refined): the seed's geometry with the symmetry it has at ``symprec`` made exact
+    (ASE's refine_symmetry, orientation kept), unless that is more symmetry than the start has at
+    :data:`START_SYMPREC` (then unchanged: the DFT relaxation must stay free to break what the seed made).
+
+    Why: a float32 seed leaves ~1e-8 Å of noise in a relaxed cell, enough for a DFT code's symmetry finder
+    (GPAW's tolerance 1e-7) to lose it: SevenNet-0's relaxed bcc Na primitive cell gave GPAW 2 symmetries and
+    6912 irreducible k-points of a 24³ mesh instead of 48 and 406 (the cell refined: 48 and 406) — 17 times
+    the DFT cost of every SCF cycle. Structures in, structures out (pymatgen)."""
+    import spglib
+    from ase.spacegroup.symmetrize import refine_symmetry
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    def operations(atoms, tol: float) -> int:
+        cell = (atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers)
+        dataset = spglib.get_symmetry_dataset(cell, symprec=tol)
+        return 0 if dataset is None else len(dataset.rotations)
+
+    atoms = AseAtomsAdaptor.get_atoms(seed_geometry)
+    n_seed = operations(atoms, symprec)
+    if n_seed <= 1 or n_seed > operations(AseAtomsAdaptor.get_atoms(start), START_SYMPREC):
+        return seed_geometry, False
+    refine_symmetry(atoms, symprec=symprec)
+    return AseAtomsAdaptor.get_structure(atoms), True
+
+
 def seed_key(seed: CalculatorSpec, seed_settings: dict[str, Any]) -> dict[str, Any]:
     """What the seed adds to the reuse key and provenance of the DFT job it changes."""
     import json
@@ -121,6 +153,8 @@ class SeedCheck(BaseModel):
                                     "(start taken in the final cell), Å.")
     displacement_limit: float = Field(description="Half the shortest interatomic distance of the start, Å.")
     energy_tol: float = Field(default=GUARD_ENERGY_TOL, description="Tolerance of the energy test, eV.")
+    symmetrised: bool = Field(default=False, description="Whether the seed's geometry was made exactly "
+                              "symmetric (at SEED_SYMPREC, never above the start's symmetry) before DFT.")
     curvature_calls: int | None = Field(default=None, description="Seed calls of the seed's Hessian that "
                                         "started the DFT optimizer (atomflow.seed_hessian); None: "
                                         "seeded by geometry only.")
@@ -131,7 +165,7 @@ class SeedCheck(BaseModel):
 def guard_flags(start_cart: np.ndarray, start_cell: np.ndarray, final_cart: np.ndarray,
                 final_cell: np.ndarray, start_energy: float, seeded_energy: float, *, seed: str = "the seed",
                 seed_energy: float | None = None, energy_tol: float = GUARD_ENERGY_TOL,
-                curvature_calls: int | None = None) -> SeedCheck:
+                curvature_calls: int | None = None, symmetrised: bool = False) -> SeedCheck:
     """The guard's two tests on plain numbers (positions Å, cell rows Å, energies eV; same atom order)."""
     start_cart, final_cart = np.asarray(start_cart, float), np.asarray(final_cart, float)
     start_cell, final_cell = np.asarray(start_cell, float), np.asarray(final_cell, float)
@@ -154,7 +188,8 @@ def guard_flags(start_cart: np.ndarray, start_cell: np.ndarray, final_cart: np.n
                      "(another minimum than the unseeded start's)")
     return SeedCheck(seed=seed, seed_energy=seed_energy, start_energy=float(start_energy),
                      seeded_energy=float(seeded_energy), max_displacement=max_disp, displacement_limit=limit,
-                     energy_tol=energy_tol, curvature_calls=curvature_calls, flags=flags)
+                     energy_tol=energy_tol, curvature_calls=curvature_calls, symmetrised=symmetrised,
+                     flags=flags)
 
 
 def _shortest_distance(cart: np.ndarray, cell: np.ndarray) -> float:
@@ -168,5 +203,6 @@ def _shortest_distance(cart: np.ndarray, cell: np.ndarray) -> float:
     return float(min(d.min(), min(np.linalg.norm(cell, axis=1))))
 
 
-__all__ = ["AUTO", "DEFAULT_SEED", "GUARD_ENERGY_TOL", "SeedCheck", "check_seed_structure", "guard_flags",
+__all__ = ["AUTO", "DEFAULT_SEED", "GUARD_ENERGY_TOL", "SEED_SYMPREC", "START_SYMPREC", "SeedCheck",
+           "check_seed_structure", "guard_flags", "keep_start_symmetry",
            "resolve_seed", "seed_key"]

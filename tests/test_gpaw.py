@@ -116,6 +116,32 @@ def test_seeded_relaxation_with_gpaw_starts_from_sevennet_geometry(tmp_path, mon
     assert dft.seed_check.curvature_calls == 12  # SevenNet-0's Hessian (6N calls) started GPAW's BFGS
 
 
+def test_sevennet_relaxed_bcc_na_keeps_its_symmetry_for_gpaw():
+    """SevenNet-0's relaxed bcc Na cell carries ~1e-8 Å of float32 noise: GPAW's symmetry finder (tolerance
+    1e-7) then finds 2 operations and 6912 irreducible k-points of the 24³ mesh of workflows/dft_elastic.py;
+    the seed geometry as atomflow hands it to DFT (atomflow.seeding.keep_start_symmetry) keeps all 48 and 406
+    — what made bcc Na's seeded DFT elastic tensor 17 times dearer per SCF cycle. No SCF is run here."""
+    from gpaw import GPAW, PW
+    from pymatgen.io.ase import AseAtomsAdaptor
+
+    from atomflow.seeding import keep_start_symmetry
+
+    start = bulk("Na", "bcc", a=4.20)
+    seed = relax(start, "sevennet", relax_cell=True, fmax=0.01).atoms
+
+    def symmetry(atoms):
+        atoms = atoms.copy()
+        atoms.calc = GPAW(mode=PW(200), kpts=(12, 12, 12), txt=None)  # the finder's answer, cheaper
+        atoms.calc.initialize(atoms)
+        return len(atoms.calc.wfs.kd.symmetry.op_scc), atoms.calc.wfs.kd.nibzkpts
+
+    handed, changed = keep_start_symmetry(AseAtomsAdaptor.get_structure(seed), AseAtomsAdaptor.get_structure(start))
+    ops, kpts = symmetry(start)
+    assert symmetry(AseAtomsAdaptor.get_atoms(handed)) == (ops, kpts) and ops == 48
+    noisy_ops, noisy_kpts = symmetry(seed)  # the noise this guards against (SevenNet-0 float32 stress)
+    assert changed and noisy_ops < 48 and noisy_kpts > 5 * kpts
+
+
 def test_seeded_neb_with_gpaw_starts_from_the_seed_band_and_climbs(tmp_path, monkeypatch):
     """A short seeded CI-NEB on a tiny cell (bcc Na 3×1×1 conventional, one vacancy: 5 atoms; the atom at the
     origin hops along x into the vacancy, a second-neighbour hop, the only one this small a cell fits). The

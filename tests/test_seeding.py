@@ -283,6 +283,37 @@ def test_the_guard_single_point_is_skipped_when_the_seed_moved_nothing():
     assert dft.flags == [] and dft.converged
 
 
+def _operations(structure, tol):
+    import spglib
+
+    atoms = to_atoms(structure)
+    return len(spglib.get_symmetry_dataset((atoms.cell[:], atoms.get_scaled_positions(), atoms.numbers),
+                                           symprec=tol).rotations)
+
+
+def test_the_seed_geometry_gets_back_the_symmetry_its_noise_took_but_never_more_than_the_start_had():
+    """A float32 seed leaves ~1e-8 Å of noise in a relaxed cell; a DFT code's tight symmetry finder then sees
+    less symmetry (more k-points). keep_start_symmetry makes the seed's symmetry exact, within 1e-4 Å."""
+    from atomflow.seeding import keep_start_symmetry
+
+    start = AseAtomsAdaptor.get_structure(bulk("Cu", "fcc", a=3.60, cubic=True))
+    noisy_atoms = to_atoms(start)
+    rng = np.random.default_rng(3)
+    noisy_atoms.set_cell(noisy_atoms.cell[:] + rng.normal(scale=5e-9, size=(3, 3)), scale_atoms=True)
+    noisy = AseAtomsAdaptor.get_structure(noisy_atoms)
+    assert _operations(noisy, 1e-10) < _operations(start, 1e-10) == 192  # the noise hides the symmetry
+    refined, changed = keep_start_symmetry(noisy, start)
+    assert changed and _operations(refined, 1e-10) == 192
+    assert np.abs(refined.lattice.matrix - noisy.lattice.matrix).max() < 1e-6  # orientation kept, tiny move
+    # a real distortion (tetragonal, 0.02 Å) is kept: refined to its own group, not to the start's
+    tetragonal = Structure(np.diag([3.60, 3.60, 3.62]), start.species, start.frac_coords)
+    kept, _ = keep_start_symmetry(tetragonal, start)
+    assert kept.lattice.c == pytest.approx(3.62, abs=1e-6) and _operations(kept, 1e-5) < 192
+    # a seed more symmetric than a rattled start is left alone: DFT may still break what the seed made
+    rattled = cu_cell(a=3.60, rattle=0.05)
+    assert keep_start_symmetry(start, rattled) == (start, False)
+
+
 # --- the guard in flows ---------------------------------------------------------------------------------
 
 def test_guard_flags_a_seed_that_moves_a_neighbour_into_the_vacancy():

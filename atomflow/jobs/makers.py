@@ -16,7 +16,8 @@ from atomflow.jobs.ase_run import RunResult, relax, to_atoms
 from atomflow.reuse import cache_key, reuse_key_hook, reuse_or_compute
 from atomflow.run_settings import PAPER_FMAX, RELAX_MAX_STEPS, RELAX_OPTIMIZER, RelaxSettings
 from atomflow.seed_hessian import HESSIAN_OPTIMIZERS, curvature_settings, relaxation_hessian
-from atomflow.seeding import AUTO, check_seed_structure, guard_flags, resolve_seed, seed_key
+from atomflow.seeding import (AUTO, check_seed_structure, guard_flags, keep_start_symmetry, resolve_seed,
+                              seed_key)
 from atomflow.settings import get_settings
 
 
@@ -158,8 +159,11 @@ class RelaxMaker(Maker):
             return Response(replace=relax_step(self, structure, name=self.name))
         run = self.run_settings
         settings = {**run.key_dict(), **self.extra_settings}  # provenance and reuse key
+        symmetrised = False
         if seeded is not None:
             settings = {**settings, "seed": self._seed_key()}
+            # the seed's float32 noise must not cost DFT its symmetry (k-points): atomflow.seeding
+            structure, symmetrised = keep_start_symmetry(structure, seeded["start"])
 
         def compute() -> RelaxDocument:
             kwargs, curvature_calls = run.run_kwargs(), None
@@ -174,7 +178,8 @@ class RelaxMaker(Maker):
                 guard = guard_flags(start.cart_coords, start.lattice.matrix, doc.structure.cart_coords,
                                     doc.structure.lattice.matrix, _start_energy(seeded, result), doc.energy,
                                     seed=CalculatorSpec.parse(self.seed).label,
-                                    seed_energy=seeded.get("seed_energy"), curvature_calls=curvature_calls)
+                                    seed_energy=seeded.get("seed_energy"), curvature_calls=curvature_calls,
+                                    symmetrised=symmetrised)
                 doc.seed_check = guard
                 doc.flags = [*doc.flags, *guard.flags]
             return doc
