@@ -235,8 +235,8 @@ def relax_step(maker: RelaxMaker, structure: Structure, *, name: str | None = No
     ordinary RelaxMaker job with the seed calculator and the same run settings), (2) a DFT single point of
     ``structure`` (StaticMaker; skipped, output None, when (1) moved nothing), (3) DFT relaxes from (1)'s
     geometry with the Maker's own settings — from the seed's Hessian too where the optimizer takes one
-    (:mod:`atomflow.seed_hessian`) — and checks the result against (2) and ``structure``. Returns a Flow whose output is (3)'s RelaxDocument; the seed's
-    elements are checked here, before any job. Unseeded: the Maker's job, unchanged. ``name`` names the
+    (:mod:`atomflow.seed_hessian`) — and checks the result against (2) and ``structure``. Returns a Flow
+    whose output is (3)'s RelaxDocument; the seed's elements are checked here, before any job. Unseeded: the Maker's job, unchanged. ``name`` names the
     job (or the DFT job, and the others after it).
     """
     seed = maker.seed_spec if maker.calculator is not None else None
