@@ -118,19 +118,18 @@ def neb_force_hessian(hessian: np.ndarray, tangent: np.ndarray, *, climbing: boo
 def start_optimizer(opt: Any, hessians: list[np.ndarray]) -> None:
     """Give an ASE optimizer (BFGS or the L-BFGS family) ``hessians`` (blocks, in the order of its degrees
     of freedom) as its starting Hessian."""
+    from ase.optimize import BFGS, LBFGS
+    from scipy import sparse
     from scipy.linalg import block_diag
 
-    from ase.optimize import BFGS, LBFGS
-
-    h = block_diag(*hessians)
-    n = opt.optimizable.ndofs()
-    if h.shape != (n, n):
-        raise InputError(f"The starting Hessian is {h.shape[0]} × {h.shape[1]}, the optimizer has {n} degrees "
+    size, n = sum(len(b) for b in hessians), opt.optimizable.ndofs()
+    if size != n or any(np.shape(b) != (len(b), len(b)) for b in hessians):
+        raise InputError(f"The starting Hessian is {size} × {size}, the optimizer has {n} degrees "
                          "of freedom (same atoms, fixed cell?).")
-    if isinstance(opt, LBFGS):
-        opt.state.H0 = block_diag(*[np.linalg.inv(b) for b in hessians])  # L-BFGS starts from H⁻¹
-    elif isinstance(opt, BFGS):
-        opt.H0 = h
+    if isinstance(opt, LBFGS):  # L-BFGS starts from H⁻¹; kept block-sparse (a band of 240-atom images)
+        opt.state.H0 = sparse.block_diag([np.linalg.inv(b) for b in hessians], format="csr")
+    elif isinstance(opt, BFGS):  # ASE's BFGS keeps a dense Hessian anyway
+        opt.H0 = block_diag(*hessians)
     else:
         raise InputError(f"{type(opt).__name__} takes no starting Hessian; use one of "
                          f"{', '.join(HESSIAN_OPTIMIZERS)}.")

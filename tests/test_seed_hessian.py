@@ -77,7 +77,7 @@ def test_relaxation_from_the_true_hessian_takes_fewer_steps_to_the_same_minimum(
     assert lbfgs.converged and lbfgs.energy == pytest.approx(plain.energy, abs=1e-3)
 
 
-def test_band_from_the_seed_hessians_converges_to_the_same_barrier():
+def test_band_started_from_the_seed_hessians_takes_fewer_steps_to_the_same_barrier():
     initial = vacancy_cell()
     perfect = bulk("Cu", "fcc", a=3.59, cubic=True) * (2, 2, 2)
     final = initial.copy()
@@ -87,12 +87,14 @@ def test_band_from_the_seed_hessians_converges_to_the_same_barrier():
     plain = run_neb_with_ase(initial, final, "emt", n_images=3, fmax=0.02)
     hessians, calls = band_hessians(plain.images, "emt", spring_constant=5.0)
     assert len(hessians) == 3 and calls == 3 * (6 * len(initial) + 1)
-    again = run_neb_with_ase(initial, final, "emt", n_images=3, fmax=0.02, band=plain.images, climb=True,
-                             preconverge_fmax=None, image_hessians=hessians)
-    assert again.converged
+    # from the interpolated band, climbing at once: the converged band's curvature shortens the run
+    default = run_neb_with_ase(initial, final, "emt", n_images=3, fmax=0.02, preconverge_fmax=None)
+    started = run_neb_with_ase(initial, final, "emt", n_images=3, fmax=0.02, preconverge_fmax=None,
+                               image_hessians=hessians)
+    assert default.converged and started.converged
+    assert started.n_steps < default.n_steps, (started.n_steps, default.n_steps)  # measured 4 vs 6
     barrier = lambda run: float(run.energies.max() - run.energies[0])  # noqa: E731
-    assert barrier(again) == pytest.approx(barrier(plain), abs=2e-3)
-    assert again.n_steps <= 2  # started at the converged band: at most a step away
+    assert barrier(started) == pytest.approx(barrier(default), abs=2e-3)
 
 
 def test_a_starting_hessian_that_does_not_fit_is_one_clear_error():
