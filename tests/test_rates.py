@@ -155,6 +155,16 @@ def test_cu_vacancy_hop_full_hessian(cu_hop, cu_full):
     assert (doc.site_a, doc.site_b, doc.image, doc.name) == (cu_hop.site_a, cu_hop.site_b, cu_hop.image, "nn")
     assert doc.n_force_calls >= 2 * 6 * doc.n_atoms  # two full central-difference Hessians
     assert doc.provenance.calculator["name"] == "emt"  # the barrier's own calculator
+    # the points whose Hessians were taken are kept: the minimum and the saddle are stationary to fmax
+    from ase.calculators.emt import EMT
+
+    from atomflow.jobs.ase_run import to_atoms
+
+    for structure, f in ((doc.minimum_structure, doc.max_force_min), (doc.saddle_structure, doc.max_force_saddle)):
+        atoms = to_atoms(structure)
+        atoms.calc = EMT()
+        assert len(atoms) == doc.n_atoms and np.abs(atoms.get_forces()).max() <= doc.fmax
+        assert np.linalg.norm(atoms.get_forces(), axis=1).max() == pytest.approx(f, abs=1e-6)
     assert "| Cu | nn | emt |" in section([doc]) and row(doc)["nu_star_THz"] == pytest.approx(doc.nu_star_hz / 1e12)
 
 
@@ -234,6 +244,41 @@ def test_symmetric_hessian_equals_the_full_one_for_fewer_calls(cu_hop):
     assert len(sym.frequencies) == len(full.frequencies) == 3 * len(atoms) - 3
     assert np.allclose(sym.frequencies, full.frequencies, atol=0.01)  # THz
     assert n_full == 6 * len(atoms) and n_sym < n_full / 4  # the vacancy keeps the cubic point group
+
+
+def test_forward_differences_halve_the_calls_with_an_error_of_order_delta(cu_hop):
+    """+δ displacements only, less the undisplaced forces: 3N + 1 calls instead of 6N (phonopy's: half of its ±
+    set, + 1), the same modes to O(δ) (EMT: ~1 % of a few THz at δ = 0.01 Å, halving with δ); no noise
+    estimate (the O(δ) error is antisymmetric too). A scheme that is neither: one error at construction."""
+    from ase.calculators.emt import EMT
+
+    from atomflow.jobs.ase_run import to_atoms
+    from atomflow.rates.hessian import hessian_modes
+
+    ci = cu_hop.climbing_image_index or cu_hop.highest_image_index
+    atoms = to_atoms(cu_hop.image_structures[ci])
+    atoms.rattle(0.03, seed=1)  # forces of ~0.5 eV/Å: an unsubtracted residual would be off by F/δ
+    atoms.calc = EMT()
+    n = len(atoms)
+    central, n_c = hessian_modes(atoms, kind="full", centre=cu_hop.moving_index, cutoff=1.0)
+    fwd, n_f = hessian_modes(atoms, kind="full", centre=cu_hop.moving_index, cutoff=1.0, central=False)
+    assert n_c == 6 * n and n_f == 3 * n + 1 and fwd.noise_thz2 is None and central.noise_thz2 is not None
+    assert np.abs(fwd.frequencies - central.frequencies).max() < 0.1  # THz
+    # the matrix itself (a residual force left in would add F/δ to every row, which the translations'
+    # projection hides from a one-element crystal's modes)
+    h_c = finite_difference_hessian(atoms)[0]
+    errors = [np.abs(finite_difference_hessian(atoms, delta=d, central=False)[0] - h_c).max() for d in (0.01, 0.005)]
+    assert errors[0] < 0.5 and errors[1] < 0.6 * errors[0]  # eV/Å² (elements up to ~10); first order in δ
+    atoms = to_atoms(cu_hop.image_structures[ci])  # phonopy's symmetry needs the unrattled image
+    atoms.calc = EMT()
+    sym, n_s = hessian_modes(atoms, kind="symmetric", centre=cu_hop.moving_index, cutoff=1.0)
+    sym_f, n_sf = hessian_modes(atoms, kind="symmetric", centre=cu_hop.moving_index, cutoff=1.0, central=False)
+    assert n_sf <= n_s // 2 + 1 and np.allclose(sym_f.frequencies, sym.frequencies, atol=0.1)
+    with pytest.raises(InputError, match="differences"):
+        VineyardSettings(differences="backward")
+    # central stays the key of results stored before the option existed
+    assert "differences" not in VineyardSettings().as_dict()
+    assert VineyardSettings(differences="forward").as_dict()["differences"] == "forward"
 
 
 def test_lanczos_finds_the_lowest_modes_of_the_full_hessian(cu_hop):

@@ -13,6 +13,7 @@ from typing import Any
 
 import numpy as np
 from ase import Atoms
+from pymatgen.io.ase import AseAtomsAdaptor
 
 from atomflow import validation as check
 from atomflow.calculators import CalculatorSpec, get_calculator
@@ -40,14 +41,22 @@ from atomflow.rates.vineyard import (
 #: one off by −22 … +81 % in ν* on the NaCl hop and blind to the climbing image's second imaginary mode, and
 #: the symmetric full one at 0.22× the calls of the plain full one, ν* within 1.3 % (benchmarks/README.md).
 LOCAL_CUTOFF = 4.0
-#: Hessian method by that measurement (with the climbing image's modes by Lanczos: 0.195× the full run's force
-#: calls, ν* −3.9 %, of which −1.3 % is the symmetrisation and the rest where the dimer stops within fmax).
+#: Hessian method by that measurement (with the climbing image's modes by Lanczos: 0.198× the full run's force
+#: calls, ν* −3.9 %, of which −1.3 % is the symmetrisation and the rest where the dimer stops within fmax, on the
+#: Fumi–Tosi NaCl hop; 0.114×, −0.24 % on the EAM bcc Na hop).
 HESSIAN = "symmetric"
 #: How the climbing image's order is measured: "lanczos" (its lowest curvatures by Lanczos iterations on
 #: finite-difference Hessian–vector products, atomflow.rates.lanczos) or "hessian" (the Hessian of ``hessian``
 #: kind there too). By benchmarks/bench_hessian.py (benchmarks/README.md).
 CLIMBING_MODES = "lanczos"
 CLIMBING_MODE_KINDS = ("lanczos", "hessian")
+#: Finite differences of the minimum's and the saddle's Hessians: "central" (± each displacement) or
+#: "forward" (+ only, less the undisplaced forces: half the Hessians' calls, an O(δ) error). Central by
+#: benchmarks/bench_hessian.py at one minimum and saddle: forward full Hessians are within 1.4 % of central ones
+#: (Fumi–Tosi NaCl, EAM bcc Na, SevenNet-0 NaCl), but forward *symmetric* ones 6–9 % low on all three —
+#: worth it where symmetry saves little (a large low-symmetry cell), not as the default.
+DIFFERENCES = "central"
+DIFFERENCE_KINDS = ("central", "forward")
 #: eV/Å: the minimum and the saddle are converged this far before their Hessians (the issue's 1e-3).
 TIGHT_FMAX = 1e-3
 #: optimizer steps for each of those refinements
@@ -73,7 +82,8 @@ NOTE_NOISE = "nu_star_noise_limited"
 @dataclass(frozen=True)
 class VineyardSettings:
     """How ν* is computed. hessian: 'local', 'full' or 'symmetric'; climbing_modes: 'lanczos' or 'hessian'
-    (how the climbing image's imaginary modes are counted); cutoff Å; delta Å; fmax eV/Å; kick Å."""
+    (how the climbing image's imaginary modes are counted); cutoff Å; delta Å; fmax eV/Å; kick Å;
+    differences: 'central' or 'forward' (the Hessians' finite differences)."""
 
     hessian: str = HESSIAN
     climbing_modes: str = CLIMBING_MODES
@@ -85,9 +95,11 @@ class VineyardSettings:
     max_refinements: int = MAX_REFINEMENTS
     kick: float = KICK
     imaginary_tol: float = IMAGINARY_TOL_THZ
+    differences: str = DIFFERENCES
 
     def __post_init__(self) -> None:
         check.one_of("hessian", self.hessian, KINDS, what="Hessian kind")
+        check.one_of("differences", self.differences, DIFFERENCE_KINDS, what="finite-difference scheme")
         check.one_of("climbing_modes", self.climbing_modes, CLIMBING_MODE_KINDS,
                      what="way of measuring the climbing image's modes")
         check.positive("cutoff", self.cutoff, "Å", f"the local Hessian's radius, default {LOCAL_CUTOFF}")
@@ -101,7 +113,14 @@ class VineyardSettings:
         check.non_negative("imaginary_tol", self.imaginary_tol, "THz", f"the default is {IMAGINARY_TOL_THZ}")
 
     def as_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+        out = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        if out["differences"] == "central":  # keys of results stored before the option existed stay valid
+            del out["differences"]
+        return out
+
+    @property
+    def central(self) -> bool:
+        return self.differences == "central"
 
 
 def _mic_rms(a: Atoms, b: Atoms) -> float:
@@ -117,7 +136,7 @@ def _climbing_image_modes(atoms: Atoms, tangent: np.ndarray, moving_index: int, 
     the next, one force call per iteration) or the settings' own Hessian ("hessian": all modes)."""
     if s.climbing_modes == "hessian":
         return hessian_modes(atoms, kind=s.hessian, centre=moving_index, cutoff=s.cutoff, delta=s.delta,
-                             indices=indices)[0]
+                             indices=indices, central=s.central)[0]
     return lowest_modes(atoms, start=tangent, indices=indices, remove_translations=s.hessian != "local",
                         delta=s.delta, tol_thz=s.imaginary_tol, central=False)[0]
 
@@ -187,6 +206,8 @@ def attempt_frequency(initial: Any, climbing: Any, tangent: np.ndarray, moving_i
 
     def done() -> dict[str, Any]:
         out["n_force_calls"] = counter.n
+        out["minimum_structure"] = AseAtomsAdaptor.get_structure(a_min)
+        out["saddle_structure"] = AseAtomsAdaptor.get_structure(a_sad)
         out["converged"] = out["nu_star_hz"] is not None
         return out
 
@@ -226,7 +247,7 @@ def attempt_frequency(initial: Any, climbing: Any, tangent: np.ndarray, moving_i
     indices = (local_indices(a_min, moving_index, s.cutoff, start, a_sad) if s.hessian == "local" else None)
     out["n_hessian_atoms"] = len(a_min) if indices is None else len(indices)
     m_min, _ = hessian_modes(a_min, kind=s.hessian, centre=moving_index, cutoff=s.cutoff, delta=s.delta,
-                             indices=indices)
+                             indices=indices, central=s.central)
     out["frequencies_min_thz"] = m_min.frequencies.tolist()
     out["n_imaginary_min"] = count_imaginary(m_min.frequencies, s.imaginary_tol)
     m_sad: Modes | None = None
@@ -237,7 +258,7 @@ def attempt_frequency(initial: Any, climbing: Any, tangent: np.ndarray, moving_i
                                 f"(residual {max_force(a_sad):.4f} eV/Å); no rate.")
             break
         m_sad, _ = hessian_modes(a_sad, kind=s.hessian, centre=moving_index, cutoff=s.cutoff, delta=s.delta,
-                                 indices=indices)
+                                 indices=indices, central=s.central)
         n_im = count_imaginary(m_sad.frequencies, s.imaginary_tol)
         if n_im <= 1 or out["n_refinements"] >= s.max_refinements:
             break

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pydantic import BaseModel, Field
+from pymatgen.core import Structure
 
 from atomflow.documents.provenance import Provenance
 
@@ -53,6 +54,8 @@ class AttemptFrequencyDocument(BaseModel):
     n_hessian_atoms: int = Field(description="Atoms displaced for each Hessian.")
     n_atoms: int = Field(description="Atoms in the defect cell.")
     displacement: float = Field(description="Finite-difference displacement, Å.")
+    differences: str = Field(default="central", description="The Hessians' finite differences: 'central' (± each "
+                                                            "displacement) or 'forward' (+ only).")
     fmax: float = Field(description="Force criterion of the tight minimum and the saddle, eV/Å.")
     max_force_min: float | None = Field(default=None, description="Residual force at the minimum used, eV/Å.")
     max_force_saddle: float | None = Field(default=None, description="Residual force at the saddle used, eV/Å.")
@@ -68,6 +71,11 @@ class AttemptFrequencyDocument(BaseModel):
     converged: bool = Field(description="True if ν* was computed (no flag stopping it).")
     flags: list[str] = Field(default_factory=list, description="See atomflow.rates.vineyard.FLAG_*.")
     notes: list[str] = Field(default_factory=list, description="What each flag found, with numbers.")
+    minimum_structure: Structure | None = Field(
+        default=None, description="The tight minimum whose Hessian was taken (kept in the 'data' store).")
+    saddle_structure: Structure | None = Field(
+        default=None, description="The refined saddle whose Hessian was taken, or where the refinement stopped "
+                                  "(kept in the 'data' store).")
     provenance: Provenance = Field(description="Calculator, settings, code version.")
     cache_key: str | None = Field(default=None, description="Reuse key (structure + calculator + settings).")
 

@@ -22,6 +22,7 @@ from atomflow.neb.analysis import mic_displacements
 from atomflow.neb.document import MigrationDocument
 from atomflow.rates.attempt import (
     CLIMBING_MODES,
+    DIFFERENCES,
     HESSIAN,
     KICK,
     LOCAL_CUTOFF,
@@ -51,7 +52,8 @@ class AttemptFrequencyMaker(Maker):
     kind there); delta: finite-difference step, Å; fmax: tight force criterion
     of the minimum and the saddle, eV/Å (1e-3); refine_minimum: relax the end point to fmax first (False:
     an end point above fmax is refused); max_refinements: symmetry-breaking dimer runs allowed from a
-    higher-order point; imaginary_tol: THz.
+    higher-order point; imaginary_tol: THz; differences: 'central' or 'forward' finite differences of the
+    Hessians (forward: half their calls, an O(δ) error).
     """
 
     name: str = "attempt frequency"
@@ -67,6 +69,7 @@ class AttemptFrequencyMaker(Maker):
     max_refinements: int = MAX_REFINEMENTS
     kick: float = KICK
     imaginary_tol: float = IMAGINARY_TOL_THZ
+    differences: str = DIFFERENCES
     label: str | None = None
     stand_in: bool | None = None  # None: copied from the MigrationDocument
 
@@ -82,7 +85,7 @@ class AttemptFrequencyMaker(Maker):
                                 delta=self.delta, fmax=self.fmax,
                                 refine_minimum=self.refine_minimum, max_steps=self.max_steps,
                                 max_refinements=self.max_refinements, kick=self.kick,
-                                imaginary_tol=self.imaginary_tol)
+                                imaginary_tol=self.imaginary_tol, differences=self.differences)
 
     def make(self, migration: MigrationDocument | Any) -> Flow:
         """One hop (a MigrationDocument or a reference to one) → a Flow whose output is the document."""
@@ -110,7 +113,8 @@ def attempt_frequencies_for_hops(migrations: list[Any], maker: AttemptFrequencyM
     return Response(replace=Flow(jobs, output=[j.output for j in jobs], name=f"{maker.name} hops"))
 
 
-@job(output_schema=AttemptFrequencyDocument, config=JobConfig(expose_store=True))
+@job(output_schema=AttemptFrequencyDocument, data=["minimum_structure", "saddle_structure"],
+     config=JobConfig(expose_store=True))
 def compute_attempt_frequency(migration: Any, maker: AttemptFrequencyMaker) -> AttemptFrequencyDocument:
     """Tight minimum, dimer-refined saddle, Hessians, Vineyard; reused by structures + calculator + settings."""
     doc, images, ci, spec, settings, label, stand_in = _vineyard_inputs(migration, maker)
@@ -126,7 +130,7 @@ def compute_attempt_frequency(migration: Any, maker: AttemptFrequencyMaker) -> A
             moving_index=doc.moving_index,
             barrier_paper_settings_eV=doc.forward_barrier,
             hessian=settings.hessian, hessian_cutoff=settings.cutoff if settings.hessian == "local" else None,
-            displacement=settings.delta, fmax=settings.fmax, imaginary_tol=settings.imaginary_tol,
+            displacement=settings.delta, differences=settings.differences, fmax=settings.fmax, imaginary_tol=settings.imaginary_tol,
             provenance=Provenance.from_spec(spec, {**settings.as_dict(), "climbing_image_index": ci,
                                                    "neb_converged": doc.converged},
                                             structure_label=label, stand_in=stand_in),
