@@ -11,10 +11,11 @@ atomflow's defaults) ``atomflow.rates.attempt_frequency`` is run with ``hessian=
 supercell) with the climbing image's modes from that Hessian and from Lanczos iterations
 (``climbing_modes="lanczos"``), the same with forward differences (``differences="forward"``: + displacements
 only, half the Hessians' calls), and ``hessian="local"`` at each ``--cutoffs`` radius (Lanczos at the climbing
-image), one after the other in this process. ``--same-points`` adds every Hessian kind at the last run's minimum and saddle, so that the
-Hessians alone are compared (separate runs stop at different points of one saddle within fmax). Every run refines the minimum (BFGS) and the saddle (dimer) to
+image), one after the other in this process. Every run refines the minimum (BFGS) and the saddle (dimer) to
 1e-3 eV/Å itself, so the force calls compared are the whole cost of ν*. Target (issue 17): ≤ 0.2× the full
 run's force calls with ν* within 10 %. ``--kinds`` picks a subset (e.g. ``--kinds full symmetric+lanczos``).
+``--same-points`` adds every Hessian kind at the last run's minimum and saddle, so that the Hessians alone are
+compared (separate runs stop at different points of one saddle within fmax).
 """
 
 from __future__ import annotations
@@ -30,13 +31,11 @@ import _common as c
 #: vacancy cell of bcc_na() into a state with imaginary modes: neither gives a rate.)
 BCC_NA_EAM = "kim:EAM_Dynamo_Mendelev_2015_Na__MO_094065024556_000"
 DEFAULT_CUTOFFS = (3.0, 4.0)  # Å (3.5 and 4.5 Å: benchmarks/README.md, no better)
-#: (label, Hessian kind, climbing-image modes); the first is the baseline of the ratios
+#: (label, Hessian kind, climbing-image modes, differences); the first is the baseline of the ratios
 KINDS = {"full": ("full", "hessian", "central"), "symmetric+hessian": ("symmetric", "hessian", "central"),
          "symmetric+lanczos": ("symmetric", "lanczos", "central"),
          "symmetric+lanczos forward": ("symmetric", "lanczos", "forward"),
          "local": ("local", "lanczos", "central")}
-#: kinds with a radius (one run per --cutoffs value)
-RADIAL = ("local",)
 #: (label, Hessian kind, differences) compared at the same minimum and saddle (--same-points)
 SAME_POINT_KINDS = (("full", "full", "central"), ("full forward", "full", "forward"),
                     ("symmetric", "symmetric", "central"), ("symmetric forward", "symmetric", "forward"))
@@ -79,28 +78,28 @@ def same_point_rows(name, result, moving, spec, cutoffs):
     a_min, a_sad = to_atoms(result["minimum_structure"]), to_atoms(result["saddle_structure"])
     calc = get_calculator(spec, a_min)
     a_min.calc = a_sad.calc = calc
-    out = []
+    out, counter = [], CallCounter(calc)  # one counter: each new one would wrap the calculator again
     runs = [(label, kind, diff, None) for label, kind, diff in SAME_POINT_KINDS]
     runs += [(f"local {r:g} Å", "local", "central", r) for r in cutoffs]
     for label, kind, diff, radius in runs:
-        counter = CallCounter(calc)
+        before = counter.n
         idx = local_indices(a_min, moving, radius, a_sad) if radius else None
         m_min, _ = hessian_modes(a_min, kind=kind, centre=moving, cutoff=radius or 1.0, indices=idx,
                                  central=diff == "central")
         m_sad, _ = hessian_modes(a_sad, kind=kind, centre=moving, cutoff=radius or 1.0, indices=idx,
                                  central=diff == "central")
         v = vineyard_prefactor(m_min.frequencies, m_sad.frequencies)
-        noise = None  # ν*'s 1σ factor from the force noise (central full/local Hessians only: atomflow.rates.hessian)
+        noise = None  # ν*'s 1σ factor from the force noise (central full/local Hessians: atomflow.rates.hessian)
         if v.nu_star_hz is not None and m_min.noise_thz2 is not None and m_sad.noise_thz2 is not None:
             noise = float(np.exp(log_uncertainty(m_min.frequencies, m_sad.frequencies, m_min.noise_thz2,
                                                  m_sad.noise_thz2)))
         out.append({"system": name, "hessian": label,
-                    "calls": counter.n, "nu": None if v.nu_star_hz is None else v.nu_star_hz / 1e12,
+                    "calls": counter.n - before, "nu": None if v.nu_star_hz is None else v.nu_star_hz / 1e12,
                     "imag": f"{v.n_imaginary_min}/{v.n_imaginary_saddle}", "noise": noise})
         base = out[0]
         out[-1]["calls_ratio"] = out[-1]["calls"] / base["calls"]
         out[-1]["nu_ratio"] = out[-1]["nu"] / base["nu"] if out[-1]["nu"] and base["nu"] else None
-        print(f"  … same points {name} {out[-1]['hessian']}: {counter.n} calls, ν* = {out[-1]['nu']} THz", flush=True)
+        print(f"  … same points {name} {label}: {out[-1]['calls']} calls, ν* = {out[-1]['nu']} THz", flush=True)
     return out
 
 
@@ -126,7 +125,7 @@ def main(argv=None) -> int:
     for label, spec, structure in sorted(chosen, key=lambda x: args.systems.index(x[0])):
         initial, climbing, tangent, moving, barrier = band(structure, spec)
         name = f"{label} ({spec}, {len(initial)} atoms)"
-        runs = [(k, r) for k in args.kinds for r in (args.cutoffs if k in RADIAL else [None])]
+        runs = [(k, r) for k in args.kinds for r in (args.cutoffs if k == "local" else [None])]
         base = None
         for kind, radius in runs:
             hessian, climbing_modes, differences = KINDS[kind]

@@ -248,7 +248,8 @@ def test_symmetric_hessian_equals_the_full_one_for_fewer_calls(cu_hop):
 
 def test_forward_differences_halve_the_calls_with_an_error_of_order_delta(cu_hop):
     """+δ displacements only, less the undisplaced forces: 3N + 1 calls instead of 6N (phonopy's: half of its ±
-    set, + 1), the same modes to O(δ) (EMT: ~1 % of a few THz at δ = 0.01 Å, halving with δ); no noise
+    set, + 1), the same modes to O(δ) (EMT, measured: 0.008 THz of modes up to ~8 THz at δ = 0.01 Å; the matrix
+    0.062 → 0.032 eV/Å² of elements up to 15 as δ halves; phonopy's set 0.029 THz); no noise
     estimate (the O(δ) error is antisymmetric too). A scheme that is neither: one error at construction."""
     from ase.calculators.emt import EMT
 
@@ -263,17 +264,17 @@ def test_forward_differences_halve_the_calls_with_an_error_of_order_delta(cu_hop
     central, n_c = hessian_modes(atoms, kind="full", centre=cu_hop.moving_index, cutoff=1.0)
     fwd, n_f = hessian_modes(atoms, kind="full", centre=cu_hop.moving_index, cutoff=1.0, central=False)
     assert n_c == 6 * n and n_f == 3 * n + 1 and fwd.noise_thz2 is None and central.noise_thz2 is not None
-    assert np.abs(fwd.frequencies - central.frequencies).max() < 0.1  # THz
+    assert np.abs(fwd.frequencies - central.frequencies).max() < 0.02  # THz
     # the matrix itself (a residual force left in would add F/δ to every row, which the translations'
     # projection hides from a one-element crystal's modes)
     h_c = finite_difference_hessian(atoms)[0]
     errors = [np.abs(finite_difference_hessian(atoms, delta=d, central=False)[0] - h_c).max() for d in (0.01, 0.005)]
-    assert errors[0] < 0.5 and errors[1] < 0.6 * errors[0]  # eV/Å² (elements up to ~10); first order in δ
+    assert errors[0] < 0.15 and errors[1] < 0.6 * errors[0]  # eV/Å²; first order in δ (unsubtracted: 84)
     atoms = to_atoms(cu_hop.image_structures[ci])  # phonopy's symmetry needs the unrattled image
     atoms.calc = EMT()
     sym, n_s = hessian_modes(atoms, kind="symmetric", centre=cu_hop.moving_index, cutoff=1.0)
     sym_f, n_sf = hessian_modes(atoms, kind="symmetric", centre=cu_hop.moving_index, cutoff=1.0, central=False)
-    assert n_sf <= n_s // 2 + 1 and np.allclose(sym_f.frequencies, sym.frequencies, atol=0.1)
+    assert n_sf <= n_s // 2 + 1 and np.allclose(sym_f.frequencies, sym.frequencies, atol=0.06)
     with pytest.raises(InputError, match="differences"):
         VineyardSettings(differences="backward")
     # central stays the key of results stored before the option existed
