@@ -147,6 +147,9 @@ def main(argv=None) -> int:
             print(f"  … {name} {row['hessian']}: {row['calls']} calls, ν* = {row['nu']} THz", flush=True)
         if args.same_points and last["nu_star_hz"] is not None:
             same += same_point_rows(name, last, moving, spec, args.cutoffs)
+        elif args.same_points:  # its saddle is not verified first-order: no point to compare the kinds at
+            print(f"  … same points {name}: skipped, the last run ({rows[-1]['hessian']}) has no rate "
+                  f"({', '.join(last.get('flags') or []) or 'no flag'})", flush=True)
     print()
     c.table(rows, [("system", "system", ""), ("hessian", "Hessian", ""), ("atoms", "atoms displaced", "d"),
                    ("calls", "force calls", "d"), ("wall", "wall s", ".1f"), ("nu", "ν* THz", ".3f"),
