@@ -110,6 +110,25 @@ def test_committee_spread_over_calculators_uses_unflagged_rows_only():
     assert committee(rows, "g_ratio")["X"].mean == pytest.approx(2.5)
 
 
+def test_a_flagged_bcc_na_tensor_removes_that_calculators_g_ratio_from_the_committee_not_its_barrier():
+    # CHGNet's bcc Na is mechanically unstable (C11 < C12): its G/G_Na means nothing, its E_perc still counts
+    unstable_na = PhaseNumbers(system="bcc Na", calculator="b", formula="Na", g_hill=0.4, reference=True,
+                               flags=["elastic: NOT mechanically stable"],
+                               modulus_flags=["elastic: NOT mechanically stable"])
+    rows = rank([_na("a", 3.0), unstable_na, _na("c", 2.0),
+                 PhaseNumbers(system="X", calculator="a", formula="NaX", g_hill=6.0, e_perc=0.4),
+                 PhaseNumbers(system="X", calculator="b", formula="NaX", g_hill=9.0, e_perc=0.6),
+                 PhaseNumbers(system="X", calculator="c", formula="NaX", g_hill=8.0, e_perc=0.5)])
+    assert [r.flagged for r in rows if r.numbers.system == "X"] == [False, False, True]  # ranked a, c; b flagged
+    e_perc, g_ratio = committee(rows, "e_perc")["X"], committee(rows, "g_ratio")["X"]
+    assert (e_perc.n, e_perc.low, e_perc.high) == (3, pytest.approx(0.4), pytest.approx(0.6))
+    assert (g_ratio.n, g_ratio.low, g_ratio.high) == (2, pytest.approx(2.0), pytest.approx(4.0))
+    from atomflow.screening.figures import figure_points
+
+    drawn, left_out = figure_points(rows)  # the figure leaves b's phases out and says so
+    assert sorted(r.numbers.calculator for r in drawn) == ["a", "c"] and left_out == ["b"]
+
+
 def test_reference_numbers_carry_sources_and_none_are_invented():
     assert all(src for _, _, src in references("NaCl")) and references("NaBr") == []
     assert "superionic" in mechanism_note("Na3SbS4") and mechanism_note("NaF") is None

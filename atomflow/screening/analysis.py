@@ -76,6 +76,7 @@ class RankedRow:
     pugh: float | None  # B/G (Hill)
     rank: int | None
     flags: list[str]
+    g_na_flagged: bool = False  # G_Na (same calculator) from a flagged bcc Na tensor: g_ratio is not physical
 
     @property
     def flagged(self) -> bool:
@@ -124,7 +125,8 @@ def rank(phases: list[PhaseNumbers]) -> list[RankedRow]:
             bounds = (min(pair), max(pair)) if None not in pair else None
         meets = None if g_ratio is None else g_ratio >= MONROE_NEWMAN_RATIO
         rows.append(RankedRow(numbers=p, g_na=g_na, g_ratio=g_ratio, g_ratio_bounds=bounds,
-                              meets_monroe_newman=meets, pugh=ratio(p.k_hill, p.g_hill), rank=None, flags=flags))
+                              meets_monroe_newman=meets, pugh=ratio(p.k_hill, p.g_hill), rank=None, flags=flags,
+                              g_na_flagged=bool(ref is not None and ref.modulus_flags and not p.reference)))
     refs_rows = [r for r in rows if r.numbers.reference]
     ranked = sorted((r for r in rows if not r.numbers.reference and not r.flagged), key=_order)
     flagged = sorted((r for r in rows if not r.numbers.reference and r.flagged), key=_order)
@@ -149,12 +151,20 @@ class Spread:
     n: int
 
 
+#: Row attributes computed with G_Na: a flag on the calculator's bcc Na tensor disqualifies them, not the rest.
+G_NA_DEPENDENT = frozenset({"g_ratio", "g_ratio_bounds", "meets_monroe_newman"})
+
+
 def committee(rows: list[RankedRow], attribute: str) -> dict[str, Spread]:
     """system → spread of ``attribute`` (of the row, else of its numbers) over calculators, unflagged rows
-    with two or more calculators only."""
+    with two or more calculators only.
+
+    A quantity that does not use G_Na (E_perc, E_f, σ, …) counts the phase's own flags only: a calculator whose
+    bcc Na tensor is flagged (e.g. unstable) loses its G/G_Na, not its barriers."""
     values: dict[str, list[float]] = defaultdict(list)
     for r in rows:
-        if r.flagged or r.numbers.reference:
+        flags = r.flags if attribute in G_NA_DEPENDENT else r.numbers.flags
+        if flags or r.numbers.reference:
             continue
         v = getattr(r, attribute, None) if hasattr(r, attribute) else getattr(r.numbers, attribute, None)
         if v is not None and math.isfinite(v):

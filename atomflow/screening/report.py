@@ -125,7 +125,8 @@ def ranking_section(study: StudyContext) -> str:
         n = max(s.n for s in (ratios.get(system), percs.get(system)) if s)
         spread.append(f"- {system}: " + "; ".join(bits) + f" over {n} calculators")
     if spread:
-        parts.append("Committee of calculators (mean [min, max], unflagged rows only):\n\n" + "\n".join(spread))
+        parts.append("Committee of calculators (mean [min, max]; rows without flags of their own, and for G/G_Na also "
+                     "an unflagged bcc Na tensor of that calculator):\n\n" + "\n".join(spread))
     parts.append(_beside(rows))
     flagged = [r for r in rows if r.flags]
     if flagged:
