@@ -64,7 +64,7 @@ DFT_GPAW_CMD ?= mpirun -np 2 gpaw python
 dft: install-gpaw
 	ATOMFLOW_GPAW_CMD="$${ATOMFLOW_GPAW_CMD:-$(DFT_GPAW_CMD)}" $(VENV)/bin/atomflow run dft
 
-.PHONY: bench bench-neb bench-batched bench-elastic bench-overhead bench-hessian bench-workers
+.PHONY: bench bench-neb bench-batched bench-elastic bench-overhead bench-hessian bench-workers bench-cores
 # Performance benchmarks (benchmarks/README.md): each runs its baseline and atomflow in one process and prints
 # ratios. BENCH_ARGS passes options, e.g. BENCH_ARGS="--device cuda" or "--calculator chgnet".
 BENCH_ARGS ?=
@@ -82,4 +82,6 @@ bench-hessian: $(STAMP)
 # `atomflow run interphases` (Na, NaCl, NaBr, NaI; SevenNet-0) with 2 workers vs 1: wall ratio, same numbers (~5 min)
 bench-workers: $(STAMP)
 	mkdir -p $(BENCH_OUT) && $(PY) benchmarks/bench_workers.py --json $(BENCH_OUT)/workers.json $(BENCH_ARGS)
+bench-cores: $(STAMP)
+	mkdir -p $(BENCH_OUT) && $(PY) benchmarks/bench_cores.py --json $(BENCH_OUT)/cores.json $(BENCH_ARGS)
 bench: bench-neb bench-batched bench-elastic bench-overhead
