@@ -70,7 +70,7 @@ def ranking_figure(rows: list[RankedRow], path: Path) -> Path | None:
         ax.plot([], [], _MARKERS[c % len(_MARKERS)], color="grey", label=f"calculator: {calc}")
     ax.set_xlabel("G_phase / G_Na (Hill; bars: Reuss–Voigt)")
     ax.set_ylabel("rate-limiting barrier of the percolating network (eV)")
-    ax.set_title("Na-anode interphases: stiffness vs Na-vacancy transport (hollow: flagged; lines join the "
+    ax.set_title("Na-anode interphases: stiffness vs Na-vacancy transport\n(hollow: flagged; lines join the "
                  "calculators of one phase)", fontsize=9)
     ax.legend(fontsize=6, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     return save(fig, path)
