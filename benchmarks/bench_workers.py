@@ -44,11 +44,16 @@ TOLERANCE = {"energy_eV": 1e-3, "lattice_rel": 1e-3, "C_GPa": 0.1, "E_f_eV": 1e-
              "gamma_THz": 0.05}
 
 
-def run(workers: int, calculator: str, phases: str, folder: Path) -> dict:
+def run(workers: int, calculator: str, phases: str, folder: Path, threads: int | None = None) -> dict:
+    """One command; ``threads`` (one-worker run only): torch and BLAS threads, None for the libraries' defaults."""
     env = {**os.environ, "ATOMFLOW_PHASES": phases, "ATOMFLOW_RESULTS_DIR": str(folder / "results")}
     env.pop("ATOMFLOW_STORE_URI", None)
     if workers == 1:
         env.pop("ATOMFLOW_TORCH_THREADS", None)  # the libraries' defaults, as a plain `atomflow run`
+        if threads:
+            env.update({"ATOMFLOW_TORCH_THREADS": str(threads),
+                        **{name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                           "MKL_NUM_THREADS")}})
     store = folder / "store"
     command = [ATOMFLOW, "run", "interphases", "-c", calculator, "--workers", str(workers), "--store", str(store),
                "--no-report"]
@@ -128,13 +133,16 @@ def main() -> None:
     p.add_argument("--calculator", default="sevennet", help="calculator spec (default: sevennet, SevenNet-0)")
     p.add_argument("--phases", default=DEFAULT_PHASES, help=f"reduced formulas (default {DEFAULT_PHASES})")
     p.add_argument("--workers", type=int, default=2, help="workers of the parallel run (default 2)")
+    p.add_argument("--one-worker-threads", type=int, default=None,
+                   help="threads of the one-worker run (default: the libraries' own, every core; 1: a one-core "
+                        "baseline, what N workers gain over a single-threaded run)")
     p.add_argument("--json", type=Path, default=None, help="also write the results to this JSON file")
     args = p.parse_args()
     load = os.getloadavg()[0]
     print(f"== atomflow run interphases --workers {args.workers} vs 1 · phases {args.phases}")
     print(f"   {c.machine()} · load {load:.1f} · calculator {args.calculator}")
     with tempfile.TemporaryDirectory(prefix="bench-workers-") as tmp:
-        serial = run(1, args.calculator, args.phases, Path(tmp) / "one")
+        serial = run(1, args.calculator, args.phases, Path(tmp) / "one", args.one_worker_threads)
         parallel = run(args.workers, args.calculator, args.phases, Path(tmp) / "many")
         c.table([serial, parallel], [("workers", "workers", "d"), ("wall", "wall s", ".1f"), ("cpu", "CPU s", ".0f"),
                                      ("cores_busy", "cores busy", ".2f"), ("jobs", "jobs", "d"),
