@@ -144,10 +144,19 @@ class NetworkSolver:
         # only rate *ratios* matter for f: measure energies from the lowest transition state
         thermo = {"preV": np.ones(n_w), "eneV": self.site_energy.copy(),
                   "preT0": self.nu / self.nu.max(), "eneT0": self.ts_energy.copy()}
-        thermo.update(vm.maketracerpreene(**thermo))
-        lvv, lss, _lsv, _l1 = vm.Lij(*vm.preene2betafree(KB_EV * temperature, **thermo))
+        try:
+            thermo.update(vm.maketracerpreene(**thermo))
+            lvv, lss, _lsv, _l1 = vm.Lij(*vm.preene2betafree(KB_EV * temperature, **thermo))
+            w, v = np.linalg.eigh(0.5 * (lvv + lvv.T))
+        except (ArithmeticError, np.linalg.LinAlgError) as exc:  # e.g. "Got complex IFT?" for extreme rate ratios
+            self.correlation_reason = (f"onsager VacancyMediated's solution failed numerically at "
+                                       f"{temperature:.0f} K: {exc}")
+            return None
+        if not np.all(w > 0):  # L_vv must be positive definite along a 3-D network
+            self.correlation_reason = (f"onsager VacancyMediated gave a vacancy Onsager tensor that is not positive "
+                                       f"definite at {temperature:.0f} K (eigenvalues {w})")
+            return None
         # f tensor in the frame of L_vv: f = L_vv^{-1/2} L_ss L_vv^{-1/2}
-        w, v = np.linalg.eigh(0.5 * (lvv + lvv.T))
         inv_sqrt = v @ np.diag(1.0 / np.sqrt(w)) @ v.T
         f = inv_sqrt @ (0.5 * (lss + lss.T)) @ inv_sqrt
         return 0.5 * (f + f.T)
