@@ -34,7 +34,7 @@ def _cell(n_atoms: int):
     """A rattled rock-salt NaCl supercell with about ``n_atoms`` atoms (one Na removed: a vacancy cell)."""
     from ase.build import bulk
 
-    atoms = bulk("NaCl", "rocksalt", a=5.69, cubic=True)
+    atoms = bulk("NaCl", "rocksalt", a=5.69, cubic=True)  # ≈ SevenNet-0's relaxed a (5.688 Å, the study's report)
     n = min(range(1, 9), key=lambda k: abs(len(atoms) * k**3 - 1 - n_atoms))
     atoms = atoms.repeat((n, n, n))
     del atoms[0]
@@ -43,9 +43,10 @@ def _cell(n_atoms: int):
 
 
 def _worker(calculator: str, threads: int | None, n_atoms: int, calls: int, ready, go, out) -> None:
-    if threads is not None:
-        os.environ["ATOMFLOW_TORCH_THREADS"] = str(threads)
-        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    if threads is not None:  # before torch and numpy load, as a worker of `--workers` sets them
+        from atomflow.parallel import THREAD_VARIABLES
+
+        for name in ("ATOMFLOW_TORCH_THREADS", *THREAD_VARIABLES):
             os.environ[name] = str(threads)
     import warnings
 
@@ -54,13 +55,13 @@ def _worker(calculator: str, threads: int | None, n_atoms: int, calls: int, read
 
     atoms = _cell(n_atoms)
     atoms.calc = get_calculator(CalculatorSpec.parse(calculator))
-    for i in range(WARMUP_CALLS):
+    for _ in range(WARMUP_CALLS):
         atoms.positions[0, 0] += 1e-3
         atoms.get_forces(), atoms.get_stress()
     ready.put(os.getpid())
     go.wait()
     t0, cpu0 = time.perf_counter(), time.process_time()
-    for i in range(calls):
+    for _ in range(calls):
         atoms.positions[0, 0] += 1e-3  # a new geometry each call: nothing cached
         atoms.get_forces(), atoms.get_stress()
     out.put(((time.perf_counter() - t0) / calls, (time.process_time() - cpu0) / calls))
@@ -109,11 +110,12 @@ def main() -> None:
     c.table(rows, [("case", "case", "s"), ("wall", "wall s/call", ".4f"), ("cpu", "CPU s/call", ".4f")])
     ratios = {"slowdown": t_n / one[0], "throughput": n * one[0] / t_n, "default_vs_1": default[0] / one[0],
               "best_wall_ratio": t_n / (n * default[0])}
-    print(f"\nslow-down of one process when {n} run at once: t_N/t_1 = {t_n / one[0]:.2f} (1.00: independent cores)")
-    print(f"throughput of {n} processes: N*t_1/t_N = {n * one[0] / t_n:.2f} (ideal {n})")
-    print(f"default threads vs 1 thread, one process: t_default/t_1 = {default[0] / one[0]:.2f}")
+    print(f"\nslow-down of one process when {n} run at once: t_N/t_1 = {ratios['slowdown']:.2f} "
+          "(1.00: independent cores)")
+    print(f"throughput of {n} processes: N*t_1/t_N = {ratios['throughput']:.2f} (ideal {n})")
+    print(f"default threads vs 1 thread, one process: t_default/t_1 = {ratios['default_vs_1']:.2f}")
     print(f"best wall ratio of {n} single-thread workers against a one-worker run at default threads, "
-          f"t_N/(N*t_default) = {t_n / (n * default[0]):.2f} (these calls only, perfect split)")
+          f"t_N/(N*t_default) = {ratios['best_wall_ratio']:.2f} (these calls only, perfect split)")
     c.dump(args.json, {"rows": rows, **ratios})
 
 

@@ -51,9 +51,9 @@ def run(workers: int, calculator: str, phases: str, folder: Path, threads: int |
     if workers == 1:
         env.pop("ATOMFLOW_TORCH_THREADS", None)  # the libraries' defaults, as a plain `atomflow run`
         if threads:
-            env.update({"ATOMFLOW_TORCH_THREADS": str(threads),
-                        **{name: str(threads) for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                           "MKL_NUM_THREADS")}})
+            from atomflow.parallel import THREAD_VARIABLES
+
+            env.update({name: str(threads) for name in ("ATOMFLOW_TORCH_THREADS", *THREAD_VARIABLES)})
     store = folder / "store"
     command = [ATOMFLOW, "run", "interphases", "-c", calculator, "--workers", str(workers), "--store", str(store),
                "--no-report"]

@@ -114,9 +114,10 @@ def rank(phases: list[PhaseNumbers]) -> list[RankedRow]:
         ref = refs.get(p.calculator)
         flags = list(p.flags)
         g_na = ref.g_hill if ref else None
+        g_na_flagged = bool(ref is not None and ref.modulus_flags and not p.reference)
         if ref is None and not p.reference:
             flags.append(f"no bcc Na elastic tensor with {p.calculator}: G/G_Na not defined")
-        elif ref is not None and ref.modulus_flags and not p.reference:
+        elif g_na_flagged:
             flags.append("G_Na from a flagged bcc Na elastic tensor (see its row)")
         g_ratio = ratio(p.g_hill, g_na)
         bounds = None
@@ -126,7 +127,7 @@ def rank(phases: list[PhaseNumbers]) -> list[RankedRow]:
         meets = None if g_ratio is None else g_ratio >= MONROE_NEWMAN_RATIO
         rows.append(RankedRow(numbers=p, g_na=g_na, g_ratio=g_ratio, g_ratio_bounds=bounds,
                               meets_monroe_newman=meets, pugh=ratio(p.k_hill, p.g_hill), rank=None, flags=flags,
-                              g_na_flagged=bool(ref is not None and ref.modulus_flags and not p.reference)))
+                              g_na_flagged=g_na_flagged))
     refs_rows = [r for r in rows if r.numbers.reference]
     ranked = sorted((r for r in rows if not r.numbers.reference and not r.flagged), key=_order)
     flagged = sorted((r for r in rows if not r.numbers.reference and r.flagged), key=_order)
@@ -152,7 +153,7 @@ class Spread:
 
 
 #: Row attributes computed with G_Na: a flag on the calculator's bcc Na tensor disqualifies them, not the rest.
-G_NA_DEPENDENT = frozenset({"g_ratio", "g_ratio_bounds", "meets_monroe_newman"})
+G_NA_DEPENDENT = frozenset({"g_ratio", "meets_monroe_newman"})
 
 
 def committee(rows: list[RankedRow], attribute: str) -> dict[str, Spread]:

@@ -16,7 +16,7 @@ def _colour(i: int, n: int):
 
     if n <= 10:
         return colormaps["tab10"](i)
-    return colormaps["tab20"]((2 * i) % 20 + (2 * i) // 20 % 2)
+    return colormaps["tab20"](2 * (i % 10) + (i // 10) % 2)
 
 
 def figure_points(rows: list[RankedRow]) -> tuple[list[RankedRow], list[str]]:
